@@ -1,0 +1,34 @@
+# Developer entry points. `make run` works from a fresh clone: it creates the
+# virtualenv, trains the missing model artifacts and starts everything.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install models run test clean
+
+install: $(STAMP)
+
+# The stamp makes pip rerun only when a requirements file changes; it is
+# touched last, so an interrupted install is retried next time.
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed; try: make PYTHON=python3.11")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+models: install
+	$(BIN)/python -m models.build
+
+# `make run FLOWER=1` adds the Flower dashboard (http://127.0.0.1:5555).
+run: models
+	$(BIN)/python -m tools.run_local $(if $(FLOWER),--with flower)
+
+test: install
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) var models/store

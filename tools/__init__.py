@@ -1,0 +1,1 @@
+"""Developer tooling: a private Redis and the local process runner."""

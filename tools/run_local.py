@@ -1,0 +1,140 @@
+"""Run the whole service locally: web, workers and, unless REDIS_URL is set, a private Redis.
+
+``python -m tools.run_local`` starts every Procfile process but the optional
+ones (the ``flower`` dashboard); ``--with flower`` adds it, and naming
+processes (``python -m tools.run_local web worker``) starts only those.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from types import FrameType
+from urllib.parse import urlsplit, urlunsplit
+
+from tools.redis_server import RedisServer, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+REDIS_DIR = ROOT / "var" / "redis"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+OPTIONAL_PROCESSES = ("flower",)
+
+
+def procfile_processes() -> list[str]:
+    """The process names of the Procfile, in its order."""
+    lines = (ROOT / "Procfile").read_text().splitlines()
+    return [line.split(":", 1)[0] for line in lines if line.strip() and not line.startswith("#")]
+
+
+def chosen_processes(argv: list[str]) -> list[str]:
+    """The processes named on the command line, else all but the optional ones plus those asked --with."""
+    parser = argparse.ArgumentParser(prog="python -m tools.run_local", description=__doc__.splitlines()[0])
+    parser.add_argument("processes", nargs="*", metavar="process", help="Procfile processes to start")
+    parser.add_argument("--with", dest="extra", action="append", default=[], choices=OPTIONAL_PROCESSES)
+    args = parser.parse_args(argv)
+    known = procfile_processes()
+    unknown = [p for p in args.processes if p not in known]
+    if unknown:
+        parser.error(f"not in the Procfile: {', '.join(unknown)} (it has {', '.join(known)})")
+    if args.processes:
+        return args.processes
+    return [p for p in known if p not in OPTIONAL_PROCESSES or p in args.extra]
+
+
+def _redacted(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _child_env(redis_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["REDIS_URL"] = redis_url
+    env["PORT"] = env.get("PORT") or "8000"
+    # Procfile commands are found on PATH, and `.venv/bin/python -m ...` does
+    # not put the venv's bin directory there.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    # Children write through honcho's pipes; unbuffered output keeps logs live.
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def _print_banner(env: dict[str, str], server: RedisServer | None) -> None:
+    where = f"private, data in {REDIS_DIR.relative_to(ROOT)}/" if server else "from REDIS_URL"
+    print(
+        "\n"
+        f"  Scoring service  http://127.0.0.1:{env['PORT']}\n"
+        f"  Redis            {_redacted(env['REDIS_URL'])} ({where})\n"
+        "  Stop             Ctrl-C (or SIGTERM); everything started here is stopped\n",
+        flush=True,
+    )
+
+
+def _run_honcho(env: dict[str, str], processes: list[str]) -> int:
+    """Run honcho until it exits; stop signals are forwarded to it. Returns its exit code."""
+    honcho: subprocess.Popen[bytes] | None = None
+    stopping = False
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        if honcho is not None and honcho.poll() is None:
+            honcho.send_signal(signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM)
+
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, forward)
+    # Its own session: a terminal's Ctrl-C reaches only this process, so honcho
+    # is told exactly once, and Redis outlives the workers that still use it.
+    honcho = subprocess.Popen(
+        [sys.executable, "-m", "honcho", "start", "-f", str(ROOT / "Procfile"), "-d", str(ROOT), *processes],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        if stopping:
+            honcho.terminate()
+        code = honcho.wait()
+    finally:
+        # honcho is still alive here only after an unexpected error; never leave it behind.
+        if honcho.poll() is None:
+            honcho.terminate()
+            honcho.wait()
+    return 0 if stopping else code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start Redis if needed, run the Procfile's processes, and clean up on any exit."""
+    processes = chosen_processes(sys.argv[1:] if argv is None else argv)
+    # Until honcho runs, a stop signal just interrupts the startup.
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.default_int_handler)
+    server: RedisServer | None = None
+    try:
+        redis_url = os.environ.get("REDIS_URL")
+        if not redis_url:
+            port = int(os.environ.get("REDIS_PORT") or free_port())
+            server = RedisServer(port=port, data_dir=REDIS_DIR, appendonly=True)
+            server.start()
+            redis_url = server.url
+        env = _child_env(redis_url)
+        _print_banner(env, server)
+        return _run_honcho(env, processes)
+    except KeyboardInterrupt:
+        return 0
+    except RuntimeError as exc:
+        print(f"run_local: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if server is not None:
+            server.stop()
+            print("run_local: Redis stopped", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
