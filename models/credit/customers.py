@@ -1,0 +1,107 @@
+"""The credit model's customer records: a read-only SQLite file beside the artifact (stdlib only).
+
+The web serves ``/customers`` from it and validates ``customer_id`` against it;
+the worker reads the features it scores and explains. It lives in the model
+version's folder and is sha256-pinned in the manifest, so a version's customers
+never change under it. One table, ``customers``: the id column (an INTEGER
+PRIMARY KEY, so paging by id is an index walk) and one column per feature,
+NULL where the value is missing.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+from urllib.parse import quote
+
+FILENAME = "customers.sqlite"
+TABLE = "customers"
+# Column names become SQL identifiers: only plain names are accepted.
+COLUMN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+Record = dict[str, Any]
+
+
+def _ident(name: str) -> str:
+    if not COLUMN_RE.match(name):
+        raise ValueError(f"column name {name!r} must be letters, digits and underscores")
+    return f'"{name}"'
+
+
+def write(path: Path, id_column: str, features: Sequence[tuple[str, str]], rows: Iterable[Sequence[Any]]) -> None:
+    """Create the file from rows of (id, *feature values); features are (name, "numeric" | "categorical")."""
+    # NUMERIC affinity gives integers back as integers (DAYS_BIRTH -15000, not -15000.0).
+    columns = [f"{_ident(id_column)} INTEGER PRIMARY KEY"]
+    columns += [f"{_ident(name)} {'NUMERIC' if kind == 'numeric' else 'TEXT'}" for name, kind in features]
+    marks = ", ".join("?" * (len(features) + 1))
+    with sqlite3.connect(path) as db:
+        db.execute(f"CREATE TABLE {TABLE} ({', '.join(columns)})")
+        db.executemany(f"INSERT INTO {TABLE} VALUES ({marks})", (
+            [None if isinstance(v, float) and math.isnan(v) else v for v in row] for row in rows))
+    db.close()
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A read-only connection; ``immutable`` because a pinned file never changes (no locks, no journal)."""
+    uri = f"file:{quote(str(Path(path).resolve()))}?mode=ro&immutable=1"
+    return sqlite3.connect(uri, uri=True)
+
+
+_local = threading.local()
+_MAX_OPEN = 4  # files per thread: the active version and a few pinned ones
+
+
+def _reader(path: Path) -> sqlite3.Connection:
+    # Opening costs ~20x a primary-key look-up, and the web checks every id of a
+    # batch: keep a few connections per thread (and per process: never across a fork).
+    key = (os.getpid(), str(path))
+    cache: dict = _local.__dict__.setdefault("connections", {})
+    db = cache.get(key)
+    if db is None:
+        if len(cache) >= _MAX_OPEN:
+            for old in cache.values():
+                old.close()
+            cache.clear()
+        db = cache[key] = connect(path)
+    return db
+
+
+def _records(cursor: sqlite3.Cursor) -> list[tuple[int, Record]]:
+    names = [d[0] for d in cursor.description]
+    return [(row[0], dict(zip(names[1:], row[1:]))) for row in cursor]
+
+
+def get(path: Path, id_column: str, customer_id: int) -> Record | None:
+    """One customer's features, or None if unknown."""
+    cursor = _reader(path).execute(f"SELECT * FROM {TABLE} WHERE {_ident(id_column)} = ?", (int(customer_id),))
+    found = _records(cursor)
+    return found[0][1] if found else None
+
+
+def fetch(path: Path, id_column: str, ids: Sequence[int]) -> dict[int, Record]:
+    """Features of the known customers among ``ids`` (unknown ids are simply absent)."""
+    found: dict[int, Record] = {}
+    # Stay well below SQLite's limit on bound parameters.
+    for start in range(0, len(ids), 500):
+        part = [int(i) for i in ids[start:start + 500]]
+        cursor = _reader(path).execute(f"SELECT * FROM {TABLE} WHERE {_ident(id_column)} IN "
+                                       f"({', '.join('?' * len(part))})", part)
+        found.update(_records(cursor))
+    return found
+
+
+def page(path: Path, id_column: str, limit: int, after: int | None = None) -> list[tuple[int, Record]]:
+    """Up to ``limit`` customers with ids above ``after``, in id order."""
+    cursor = _reader(path).execute(
+        f"SELECT * FROM {TABLE} WHERE {_ident(id_column)} > ? ORDER BY {_ident(id_column)} LIMIT ?",
+        (after if after is not None else -(2 ** 63), limit))
+    return _records(cursor)
+
+
+def all_ids(path: Path, id_column: str) -> list[int]:
+    """Every customer id, ascending."""
+    return [row[0] for row in _reader(path).execute(
+        f"SELECT {_ident(id_column)} FROM {TABLE} ORDER BY {_ident(id_column)}")]

@@ -1,0 +1,1 @@
+"""The signup interests model: NMF clustering of users by their interests."""

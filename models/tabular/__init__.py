@@ -1,0 +1,1 @@
+"""Classifiers over named numeric features: trained from a user's CSV, served like any model."""

@@ -1,0 +1,70 @@
+"""What every trainer shares, free of scikit-learn: its progress steps and the base of its job parameters.
+
+A trainer reports ``progress(done, TRAIN_STEPS)`` after each step: data ready,
+model fitted (the version does not exist yet, so a canceled training job stops
+here and registers nothing), version published.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Callable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.manifest import ModelStore
+
+Progress = Callable[[int, int], None]
+TRAIN_STEPS = 3
+DATA_READY, FITTED, PUBLISHED = 1, 2, 3
+
+
+def no_progress(done: int, total: int) -> None:
+    """The progress callback of a trainer run outside a job."""
+
+
+class TrainParams(BaseModel):
+    """Parameters of a ``train`` job; a kind's subclass adds the ones its trainer takes.
+
+    Every field is a keyword of the kind's ``train()`` function. Nothing here
+    names a file: a training job only uses data that ships with the service,
+    never a path a client chose.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    activate: bool = Field(False, description="Serve the new version at once; otherwise it is only registered "
+                                              "(activate it later with PUT /models/{name}/active).")
+
+    def takes_records(self) -> bool:
+        """Training works on the model's own data; a train job takes no input."""
+        return False
+
+    def planned_work(self, n_records: int) -> int:
+        """Progress counts the trainer's steps."""
+        return TRAIN_STEPS
+
+
+class TrainResult(BaseModel):
+    """The result of a ``train`` job."""
+
+    version: str = Field(description="The version the job registered.")
+    active: bool = Field(description="Whether it now serves new jobs.")
+    metrics: dict = Field(description="Its training metrics, as GET /models/{name} shows them.")
+
+
+def trainer_parser(description: str, name: str | None) -> argparse.ArgumentParser:
+    """A trainer's command line with the options they all share; ``name=None`` makes --name required."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--name", default=name, required=name is None, help="the model's name in the service")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model-dir", type=Path, default=None, help="defaults to MODEL_DIR")
+    parser.add_argument("--no-activate", action="store_true", help="register without serving it")
+    return parser
+
+
+def cli_store(args: argparse.Namespace) -> ModelStore:
+    """The store a trainer's command line writes into: --model-dir, else MODEL_DIR."""
+    from worker.settings import Settings
+
+    return ModelStore(args.model_dir or Settings.from_env().model_dir)
