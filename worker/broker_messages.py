@@ -1,0 +1,79 @@
+"""Where kombu's Redis transport keeps a job's message, read for the reaper.
+
+A message waits in a list named after its queue; once delivered it sits in the
+``unacked`` hash (delivery tag -> [message, exchange, routing key], the tag
+scored by delivery time in ``unacked_index``) until acknowledged, or restored
+to its queue after the visibility timeout. Celery puts the task id, which is
+the job id, in each message's headers.
+"""
+from __future__ import annotations
+
+import json
+from typing import Iterable, NamedTuple
+
+import redis
+
+PAGE = 500
+
+
+def _job_id(raw: bytes, delivered: bool = False) -> str | None:
+    """The job id of a queued message, or of an ``unacked`` entry; None for anything else."""
+    try:
+        message = json.loads(raw)
+        return (message[0] if delivered else message)["headers"]["id"]
+    except (ValueError, LookupError, TypeError):
+        return None
+
+
+class Delivery(NamedTuple):
+    """A delivered, unacknowledged message: its kombu delivery tag and when it was delivered (epoch s)."""
+
+    tag: str
+    at: float
+
+
+class BrokerMessages:
+    """Finds jobs' messages, and takes a delivered one away from kombu so it can be sent anew."""
+
+    def __init__(self, client: redis.Redis, unacked_key: str = "unacked",
+                 unacked_index_key: str = "unacked_index") -> None:
+        self.redis = client
+        self.unacked_key = unacked_key
+        self.unacked_index_key = unacked_index_key
+
+    def delivered(self) -> dict[str, Delivery]:
+        """Job id -> delivery of every message delivered and not yet acknowledged.
+
+        Small: at most each worker's concurrency times its prefetch multiplier.
+        """
+        when = {tag.decode(): at for tag, at in self.redis.zrange(self.unacked_index_key, 0, -1, withscores=True)}
+        held = {}
+        for tag, value in self.redis.hscan_iter(self.unacked_key):
+            job_id = _job_id(value, delivered=True)
+            if job_id:
+                held[job_id] = Delivery(tag.decode(), when.get(tag.decode(), 0.0))
+        return held
+
+    def waiting(self, queues: Iterable[str], wanted: set[str]) -> set[str]:
+        """Which of the ``wanted`` job ids have a message waiting in one of ``queues``."""
+        found: set[str] = set()
+        for queue in queues:
+            start = 0
+            while found != wanted:
+                page = self.redis.lrange(queue, start, start + PAGE - 1)
+                found.update(job_id for job_id in map(_job_id, page) if job_id in wanted)
+                if len(page) < PAGE:
+                    break
+                start += PAGE
+        return found
+
+    def take(self, tag: str) -> bool:
+        """Remove a delivered message, so the visibility timeout cannot bring it back as well.
+
+        False if it was gone already (acknowledged, or restored by kombu).
+        """
+        pipe = self.redis.pipeline()
+        pipe.hdel(self.unacked_key, tag)
+        pipe.zrem(self.unacked_index_key, tag)
+        removed, _ = pipe.execute()
+        return bool(removed)

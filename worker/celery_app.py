@@ -1,0 +1,83 @@
+"""The Celery application factory, configured so that accepted jobs are never lost.
+
+``celery -A worker.celery_app`` reads the module attribute ``app``, which is
+built from the environment on first access rather than at import, so the web
+process can import ``create_celery`` without reading any configuration.
+"""
+from __future__ import annotations
+
+from celery import Celery
+
+from worker import contract
+from worker.heartbeat import QueueHeartbeat
+from worker.reaper import ReaperStep
+from worker.settings import Settings
+from worker.shutdown import DrainOnShutdown
+
+
+def create_celery(settings: Settings) -> Celery:
+    """A Celery app for ``settings``; the web uses it only to send tasks by name."""
+    app = Celery("scoring", include=["worker.tasks", "worker.signals"])
+    app.conf.update(
+        broker_url=settings.redis_url,
+        # JSON only on the wire: a pickle from the broker would run code in the worker.
+        task_serializer="json",
+        accept_content=["json"],
+        event_serializer="json",
+        # Results live in the job record, written by the worker itself.
+        task_ignore_result=True,
+        # Acknowledge only after the job's outcome is recorded; a worker that dies
+        # mid-job gets its message redelivered instead of dropping it.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        # Celery acknowledges a job killed at its hard time limit by default,
+        # which would leave its record running with no message to retry it.
+        # Requeued instead, it is retried until MAX_ATTEMPTS fails it.
+        task_acks_on_failure_or_timeout=False,
+        worker_prefetch_multiplier=1,
+        task_default_queue=contract.Q_FAST,
+        task_routes={name: {"queue": queue} for name, queue in contract.TASK_QUEUES.items()},
+        # Soft limit first so the job can record a readable timeout; the hard limit
+        # stays below the visibility timeout (checked in Settings).
+        task_annotations={name: _time_limits(settings, queue) for name, queue in contract.TASK_QUEUES.items()},
+        broker_transport_options={
+            "visibility_timeout": settings.visibility_timeout_s,
+            # Sweep every interval (kombu otherwise scans on every tenth tick only).
+            "unacked_restore_interval": settings.unacked_restore_interval_s,
+            "unacked_restore_throttle": 1,
+            "socket_connect_timeout": settings.redis_connect_timeout_s,
+            "socket_keepalive": True,
+            "health_check_interval": 10,
+        },
+        broker_connection_timeout=settings.redis_connect_timeout_s,
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        # On a lost broker connection, cancel running jobs so their unacked
+        # messages are redelivered rather than finished twice.
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+        # A pool process loads every active model before it reports up (worker.signals);
+        # on a busy machine that outlasts billiard's 4 s default, and killing it there
+        # would only start the next one loading again.
+        worker_proc_alive_timeout=30.0,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        task_send_sent_event=False,
+        enable_utc=True,
+    )
+    app.scoring_settings = settings
+    app.steps["consumer"].update({QueueHeartbeat, DrainOnShutdown, ReaperStep})
+    return app
+
+
+def _time_limits(settings: Settings, queue: str) -> dict[str, int]:
+    """The hard time limit of ``queue``'s tasks and, SOFT_TIME_LIMIT_MARGIN_S before it, the soft one."""
+    hard, margin = settings.time_limit_s(queue), settings.soft_time_limit_margin_s
+    return {"time_limit": hard, **({"soft_time_limit": hard - margin} if 0 < margin < hard else {})}
+
+
+def __getattr__(name: str) -> Celery:
+    # PEP 562: build the CLI's app on first access, once.
+    if name == "app":
+        globals()["app"] = created = create_celery(Settings.from_env())
+        return created
+    raise AttributeError(name)

@@ -1,0 +1,58 @@
+"""``python -m worker.scale``: the scaling signal of GET /scaling, read from Redis directly.
+
+    python -m worker.scale               a table, one row per queue
+    python -m worker.scale --json        the same document as GET /scaling
+    python -m worker.scale --queue fast  only the suggested worker count, for scripts:
+                                         heroku ps:scale worker=$(python -m worker.scale --queue fast)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import redis
+
+from worker import contract
+from worker.redis_client import create_redis
+from worker.scaling import scaling_signal
+from worker.settings import Settings
+
+COLUMNS = [("queue", "queue"), ("depth", "depth"), ("oldest_age_s", "oldest s"), ("workers", "workers"),
+           ("arrivals_per_min", "in/min"), ("throughput_per_min", "done/min"), ("mean_job_s", "job s"),
+           ("target_wait_s", "target s"), ("suggested_workers", "suggested")]
+
+
+def render_table(signal: dict) -> str:
+    """The signal as aligned text columns."""
+    rows = [[title for _, title in COLUMNS]]
+    rows += [["-" if q[name] is None else str(q[name]) for name, _ in COLUMNS] for q in signal["queues"].values()]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+    lines = ["  ".join(cell.rjust(width) for cell, width in zip(row, widths)) for row in rows]
+    return "\n".join(lines) + f"\n(arrivals and throughput over the last {signal['window_s']} s)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m worker.scale", description=__doc__.splitlines()[0])
+    shape = parser.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="print the GET /scaling document")
+    shape.add_argument("--queue", choices=contract.QUEUES, help="print only this queue's suggested workers")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    try:
+        signal = scaling_signal(create_redis(settings), settings, time.time())
+    except redis.RedisError as exc:
+        print(f"scale: Redis unreachable: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(signal, indent=2))
+    elif args.queue:
+        print(signal["queues"][args.queue]["suggested_workers"])
+    else:
+        print(render_table(signal))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

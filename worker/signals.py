@@ -1,0 +1,40 @@
+"""Worker process hooks: logging set-up and loading the active models once per process."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import current_app
+from celery.signals import setup_logging, worker_process_init
+
+from models.manifest import ArtifactRefused, ModelStore
+from worker.logs import configure_logging
+from worker.runtime import runtime_for
+
+log = logging.getLogger(__name__)
+
+
+@setup_logging.connect
+def log_json_lines(loglevel: Any = None, **_: Any) -> None:
+    """JSON lines, as the web writes them; connecting this signal is what keeps Celery from
+    installing its own handlers (and from redirecting stdout into the log)."""
+    configure_logging(loglevel or logging.INFO)
+
+
+@worker_process_init.connect
+def warm_models(**_: Any) -> None:
+    """Load every active model in each pool process, so the first job does not pay for it.
+
+    Runs after the fork: OpenMP and BLAS thread pools are not fork-safe, so
+    nothing is loaded in the parent.
+    """
+    runtime = runtime_for(current_app)
+    if not runtime.settings.warm_models:
+        return
+    store: ModelStore = runtime.registry.store
+    for name in store.names():
+        try:
+            loaded = runtime.registry.get(name)
+            log.info("loaded %s %s", name, loaded.manifest.version)
+        except ArtifactRefused as exc:
+            log.error("model %s is unavailable: %s", name, exc)

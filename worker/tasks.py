@@ -1,0 +1,55 @@
+"""Thin Celery tasks: unpack the message, run the job or deliver its callback, and never acknowledge
+an unrecorded outcome."""
+from __future__ import annotations
+
+import redis
+from celery import shared_task
+from celery.exceptions import Reject
+
+from worker import contract
+from worker.batching import MicroBatchTask
+from worker.errors import JobInterrupted
+from worker.runner import run_job
+from worker.runtime import runtime_for
+
+
+def _run(task, job_id: str) -> str:
+    try:
+        return run_job(runtime_for(task.app), job_id, worker=task.request.hostname or "")
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        # The outcome could not be recorded: put the message back rather than ack it.
+        raise Reject(f"redis unavailable: {exc}", requeue=True) from exc
+    except JobInterrupted as exc:
+        # Released between chunks because the worker is stopping: another worker resumes it now.
+        raise Reject("stopped between chunks; handed back", requeue=True) from exc
+
+
+@shared_task(name=contract.DELIVER_CALLBACK, bind=True, max_retries=None)
+def deliver_callback(self, job_id: str, attempt: int = 1) -> str:
+    """POST a finished job to its callback URL; on failure, come back later for the next attempt."""
+    try:
+        retry_in = runtime_for(self.app).callbacks.deliver(job_id, attempt)
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        raise Reject(f"redis unavailable: {exc}", requeue=True) from exc
+    if retry_in is None:
+        return "done"
+    raise self.retry(kwargs={"job_id": job_id, "attempt": attempt + 1}, countdown=retry_in,
+                     queue=contract.Q_CALLBACKS)
+
+
+@shared_task(name=contract.PREDICT, bind=True, base=MicroBatchTask)
+def predict(self, job_id: str) -> str:
+    """Score a predict job (workers deliver these in micro-batches; see worker.batching)."""
+    return _run(self, job_id)
+
+
+@shared_task(name=contract.EXPLAIN, bind=True)
+def explain(self, job_id: str) -> str:
+    """Run an explanation job (heavy queue)."""
+    return _run(self, job_id)
+
+
+@shared_task(name=contract.TRAIN, bind=True)
+def train(self, job_id: str) -> str:
+    """Run a training job (heavy queue)."""
+    return _run(self, job_id)
