@@ -1,0 +1,144 @@
+"""Wire models of the HTTP contract, declared once: they validate requests and generate the OpenAPI spec."""
+from __future__ import annotations
+
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from worker import contract
+
+Status = Literal["queued", "running", "succeeded", "failed", "canceled"]
+assert set(contract.STATUSES) == set(Status.__args__)  # the two vocabularies must not drift
+
+
+class JobRequest(BaseModel):
+    """POST /jobs: a model, a task and one of ``input`` or ``inputs`` (neither for a global explanation)."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=(), json_schema_extra={
+        # _at_most_one_input, in the spec: not both a record and a batch.
+        "not": {"required": ["input", "inputs"],
+                "properties": {"input": {"type": "object"}, "inputs": {"type": "array"}}},
+        "examples": [
+            {"model": "interests", "input": {"interests": ["surfing", "python"], "city": "Lisbon"}},
+            {"model": "interests", "inputs": [{"interests": ["jazz"], "city": "Paris"},
+                                              {"interests": ["chess", "python"], "city": "Berlin"}]},
+            {"model": "credit", "input": {"customer_id": 100002}, "params": {"threshold": 0.6}},
+            {"model": "credit", "task": "explain", "input": {"customer_id": 100002}},
+            {"model": "credit", "task": "explain", "params": {"scope": "global", "sample_size": 1000}},
+            {"model": "iris", "input": {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4,
+                                        "petal_width": 0.2}},
+            {"model": "iris", "model_version": "2026-11-22.1",
+             "input": {"SepalLengthCm": 6.7, "SepalWidthCm": 3.0, "PetalLengthCm": 5.2, "PetalWidthCm": 2.3}},
+            {"model": "iris", "task": "train", "params": {"estimator": "svm", "activate": False}},
+        ]})
+
+    model: str = Field(min_length=1, max_length=64, description="A name from GET /models.")
+    task: str = Field("predict", min_length=1, max_length=32, description="predict (default), or a task the model lists.")
+    model_version: Optional[str] = Field(None, max_length=64, description="Pin a version; default: the active one.")
+    input: Optional[dict[str, Any]] = Field(
+        None, description="One record; the result is one object. Give input or inputs, except for a task that "
+                          "takes none (credit explain with scope global), which gives neither.")
+    inputs: Optional[list[dict[str, Any]]] = Field(
+        None, min_length=1, description="A batch; the result is a list in the same order.")
+    params: Optional[dict[str, Any]] = Field(None, description="Task parameters (see GET /models/{name}).")
+    callback_url: Optional[str] = Field(
+        None, max_length=2048, description="When the job ends, the service POSTs it here (the job object, signed "
+        "with X-Scoring-Signature; retried with backoff). http or https, on a host that resolves to a public "
+        "address; refused (422) if the service has no CALLBACK_SECRET.")
+
+    @model_validator(mode="after")
+    def _at_most_one_input(self) -> "JobRequest":
+        # Whether the task needs input at all is the model's call (models.catalog.validate_job).
+        if self.input is not None and self.inputs is not None:
+            raise ValueError("give one of 'input' (one record) or 'inputs' (a batch), not both")
+        return self
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        if self.inputs is not None:
+            return self.inputs
+        return [self.input] if self.input is not None else []
+
+
+class Progress(BaseModel):
+    done: int = Field(ge=0)
+    total: int = Field(ge=0)
+
+
+class JobFailure(BaseModel):
+    type: str = Field(description="Machine-readable, e.g. model_unavailable, timeout, worker_lost.")
+    message: str = Field(description="What went wrong and what to do about it.")
+
+
+class CallbackState(BaseModel):
+    """How delivery of a job's callback went (extension)."""
+
+    url: str
+    attempts: int = Field(description="Deliveries tried so far.")
+    last_status: Optional[int] = Field(description="HTTP status of the last attempt; null if none came back.")
+    last_error: Optional[str] = Field(description="Why the last attempt failed; null after a 2xx.")
+    last_attempt_at: Optional[str]
+    delivered_at: Optional[str] = Field(description="When a 2xx came back; null until then.")
+
+
+class Job(BaseModel):
+    """A job as clients see it."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    id: str
+    model: str
+    model_version: str
+    task: str
+    status: Status
+    progress: Progress
+    created_at: str
+    started_at: Optional[str]
+    finished_at: Optional[str]
+    expires_at: str = Field(description="After this the job is forgotten (GET answers 404).")
+    attempts: int = Field(description="Times a worker started it (above 1 after a redelivery).")
+    result: Any = Field(description="Set when succeeded; a list for batch jobs.")
+    error: Optional[JobFailure]
+    callback: Optional[CallbackState] = Field(description="Null unless the job was submitted with callback_url.")
+    links: dict[str, str]
+
+
+class JobList(BaseModel):
+    """GET /jobs: newest first."""
+
+    jobs: list[Job]
+    next_cursor: Optional[str] = Field(description="Pass as ?cursor= for the next page; null at the end.")
+
+
+class Customer(BaseModel):
+    """A customer of the credit model (GET /customers/{id}); features can be sent as a raw input."""
+
+    customer_id: int
+    features: dict[str, Any] = Field(description="Feature name -> value; null where missing.")
+    links: dict[str, str]
+
+
+class CustomerList(BaseModel):
+    """GET /customers: in id order."""
+
+    customers: list[Customer]
+    next_cursor: Optional[str] = Field(description="Pass as ?cursor= for the next page; null at the end.")
+
+
+class ErrorDetail(BaseModel):
+    field: str = Field(description="Dotted path of the bad field, e.g. inputs.3.city.")
+    message: str
+    type: str
+
+
+class ErrorInfo(BaseModel):
+    type: str
+    message: str
+    details: list[ErrorDetail] = []
+
+
+class ErrorBody(BaseModel):
+    """Every error response."""
+
+    error: ErrorInfo
+

@@ -1,0 +1,246 @@
+// The page: signup, credit scoring with explanations, and live tables of jobs and queues.
+
+import {api, ApiError, jobFailure, runJob, saveKey, savedKey, watchJob} from "./api.js";
+import {barChart, largest} from "./charts.js";
+
+const $ = (selector) => document.querySelector(selector);
+const REFRESH_MS = 2000;
+let lastProbability = null;
+let globalJobId = null;
+
+function element(tag, text, className) {
+  const made = document.createElement(tag);
+  if (text !== undefined) made.textContent = text;
+  if (className) made.className = className;
+  return made;
+}
+
+function notice(error) {
+  const box = $("#notice");
+  if (!error) {
+    box.hidden = true;
+    return;
+  }
+  box.hidden = false;
+  box.textContent = error instanceof ApiError && error.status === 401
+    ? "This service needs an API key: enter it above."
+    : error instanceof ApiError && error.status === 403 ? "This API key may not do that." : String(error.message);
+}
+
+function show(target, status, ...children) {
+  target.dataset.status = status;
+  target.replaceChildren(...children);
+}
+
+function guard(action) {
+  return async (event) => {
+    if (event) event.preventDefault();
+    try {
+      notice(null);
+      await action(event);
+    } catch (error) {
+      notice(error);
+    }
+  };
+}
+
+// -- signup -------------------------------------------------------------------
+async function loadVocabulary() {
+  const model = await api("GET", "/models/interests");
+  const box = $("#interests");
+  box.replaceChildren(element("legend", "Interests"));
+  for (const term of model.details.vocabulary) {
+    const label = element("label", undefined, "chip");
+    const input = Object.assign(document.createElement("input"), {type: "checkbox", value: term, name: "interest"});
+    label.append(input, element("span", term));
+    box.append(label);
+  }
+}
+
+async function signUp() {
+  const interests = [...document.querySelectorAll("#interests input:checked")].map((input) => input.value);
+  const result = $("#signup-result");
+  if (!interests.length) {
+    show(result, "invalid", element("span", "Pick at least one interest.", "error"));
+    return;
+  }
+  show(result, "queued", element("span", "Waiting for a worker…", "muted"));
+  const job = await runJob({model: "interests", input: {interests, city: $("#city").value}},
+    (update) => show(result, update.status, element("span", `Job ${update.status}…`, "muted")));
+  const failure = jobFailure(job);
+  if (failure) {
+    show(result, job.status, element("span", failure, "error"));
+    return;
+  }
+  const {cluster, room, unknown_interests: unknown} = job.result;
+  const parts = [element("div", `Cluster ${cluster}`, "big"), element("div", `Chat room: ${room}`, "room")];
+  if (unknown.length) parts.push(element("div", `Not in the vocabulary: ${unknown.join(", ")}`, "muted"));
+  show(result, job.status, ...parts);
+}
+
+// -- credit -------------------------------------------------------------------
+async function loadCredit() {
+  const [model, page] = await Promise.all([api("GET", "/models/credit"), api("GET", "/customers?limit=100")]);
+  const select = $("#customer");
+  select.replaceChildren(...page.customers.map(({customer_id: id}) => {
+    const option = element("option", `Customer ${id}`);
+    option.value = id;
+    return option;
+  }));
+  const recommended = model.metrics.recommended_threshold;
+  if (recommended !== undefined) {
+    $("#threshold").value = recommended;
+    $("#threshold-hint").textContent = `recommended: ${recommended.toFixed(3)} (lowest expected cost)`;
+  }
+  showThreshold();
+}
+
+function decision(probability, threshold) {
+  return probability >= threshold ? "refused" : "accepted";
+}
+
+function showThreshold() {
+  const threshold = Number($("#threshold").value);
+  $("#threshold-value").textContent = threshold.toFixed(3);
+  const badge = $("#credit-result .decision");
+  if (badge && lastProbability !== null) {
+    badge.textContent = decision(lastProbability, threshold);
+    badge.className = `decision ${badge.textContent}`;
+  }
+}
+
+function creditInput() {
+  return {customer_id: Number($("#customer").value)};
+}
+
+async function score() {
+  const result = $("#credit-result");
+  show(result, "queued", element("span", "Scoring…", "muted"));
+  const threshold = Number($("#threshold").value);
+  const job = await runJob({model: "credit", input: creditInput(), params: {threshold}});
+  const failure = jobFailure(job);
+  if (failure) {
+    show(result, job.status, element("span", failure, "error"));
+    return;
+  }
+  lastProbability = job.result.probability;
+  show(result, job.status, element("span", `Probability of default ${(lastProbability * 100).toFixed(1)}% `),
+    element("span", job.result.decision, `decision ${job.result.decision}`));
+  showThreshold();
+}
+
+async function explainLocal() {
+  const chart = $("#local-chart");
+  show(chart, "queued", element("span", "Explaining…", "muted"));
+  const job = await runJob({model: "credit", task: "explain", input: creditInput(),
+    params: {scope: "local", top: 10}});
+  const failure = jobFailure(job);
+  if (failure) {
+    show(chart, job.status, element("span", failure, "error"));
+    return;
+  }
+  const {contributions, base_value: base, probability} = job.result;
+  barChart(chart, largest(contributions, 12), {
+    signed: true, positive: "raises risk", negative: "lowers risk",
+    title: `Why: probability ${(probability * 100).toFixed(1)}%, from the average ${base.toFixed(2)} log-odds`,
+  });
+  chart.dataset.status = job.status;
+}
+
+// -- global explanation -------------------------------------------------------
+function showProgress(job) {
+  globalJobId = job.id;
+  const {done, total} = job.progress;
+  const share = total ? done / total : 0;
+  $("#global-bar").style.width = `${(share * 100).toFixed(1)}%`;
+  show($("#global-progress"), job.status, element("span", `${job.status}: ${done} / ${total} customers`));
+  $("#global-cancel").disabled = job.status !== "queued" && job.status !== "running";
+}
+
+async function explainGlobal() {
+  const chart = $("#global-chart");
+  show(chart, "queued");
+  $("#global-start").disabled = true;
+  try {
+    const params = {scope: "global", sample_size: Number($("#sample-size").value), seed: Number($("#seed").value)};
+    const job = await watchJob({model: "credit", task: "explain", params}, showProgress);
+    const failure = jobFailure(job);
+    if (failure) {
+      show(chart, job.status, element("span", failure, "error"));
+      return;
+    }
+    const cached = job.result.cached ? " (reused from an identical earlier job)" : "";
+    barChart(chart, largest(job.result.importance, 15),
+      {title: `Mean |contribution| over ${job.result.sample_size} customers${cached}`});
+    chart.dataset.status = job.status;
+  } finally {
+    $("#global-start").disabled = false;
+    $("#global-cancel").disabled = true;
+  }
+}
+
+async function cancelGlobal() {
+  if (globalJobId) await api("DELETE", `/jobs/${globalJobId}`);
+}
+
+// -- live tables --------------------------------------------------------------
+function row(...cells) {
+  const tr = document.createElement("tr");
+  tr.append(...cells.map((cell) => element("td", cell === null || cell === undefined ? "" : String(cell))));
+  return tr;
+}
+
+function ranMs(job) {
+  if (!job.started_at || !job.finished_at) return "";
+  return Math.max(0, Date.parse(job.finished_at) - Date.parse(job.started_at));
+}
+
+async function refreshTables() {
+  const [jobs, scaling] = await Promise.all([api("GET", "/jobs?limit=10"), api("GET", "/scaling")]);
+  $("#jobs-table tbody").replaceChildren(...jobs.jobs.map((job) => {
+    const tr = row(job.id.slice(0, 8), job.model, job.task, job.status,
+      new Date(job.created_at).toLocaleTimeString(), ranMs(job));
+    tr.className = job.status;
+    return tr;
+  }));
+  $("#queues-table tbody").replaceChildren(...Object.values(scaling.queues).map((q) =>
+    row(q.queue, q.depth, q.oldest_age_s, q.workers, q.throughput_per_min, q.suggested_workers)));
+}
+
+async function refreshLoop() {
+  try {
+    await refreshTables();
+  } catch (error) {
+    notice(error);
+  }
+  setTimeout(refreshLoop, REFRESH_MS);
+}
+
+// -- start --------------------------------------------------------------------
+async function loadAll() {
+  notice(null);
+  const loads = await Promise.allSettled([loadVocabulary(), loadCredit()]);
+  const failed = loads.find((outcome) => outcome.status === "rejected");
+  if (failed) notice(failed.reason);
+}
+
+function start() {
+  $("#api-key").value = savedKey();
+  $("#key-state").textContent = savedKey() ? "saved" : "";
+  $("#key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    saveKey($("#api-key").value.trim());
+    $("#key-state").textContent = savedKey() ? "saved" : "cleared";
+    loadAll();
+  });
+  $("#signup-form").addEventListener("submit", guard(signUp));
+  $("#credit-form").addEventListener("submit", guard(score));
+  $("#explain-local").addEventListener("click", guard(explainLocal));
+  $("#threshold").addEventListener("input", showThreshold);
+  $("#global-form").addEventListener("submit", guard(explainGlobal));
+  $("#global-cancel").addEventListener("click", guard(cancelGlobal));
+  loadAll();
+  refreshLoop();
+}
+
+start();

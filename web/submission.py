@@ -1,0 +1,97 @@
+"""Turning a validated request into a recorded, queued job, or into nothing at all."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from typing import Any
+
+from celery import Celery
+
+from models.catalog import InputInvalid, validate_job
+from web.admission import Admission
+from web.catalog import ModelCatalog
+from web.errors import ApiError
+from web.schemas import JobRequest
+from worker import contract
+from worker.callback_urls import UnsafeCallbackUrl, check_callback_url
+from worker.jobstore import IdempotencyConflict, JobStore, NewJob
+from worker.messages import job_message
+from worker.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def body_fingerprint(body: Any) -> str:
+    """Hash of the request body in canonical form, so key order and spacing do not matter."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class Submitter:
+    """Validates against the model, then records and queues the job in one atomic Redis call."""
+
+    def __init__(self, settings: Settings, jobs: JobStore, celery: Celery, catalog: ModelCatalog,
+                 admission: Admission) -> None:
+        self.settings = settings
+        self.jobs = jobs
+        self.celery = celery
+        self.catalog = catalog
+        self.admission = admission
+
+    def submit(self, request: JobRequest, body: Any, idempotency_key: str | None,
+               tenant: str = "", job_id: str | None = None) -> tuple[dict[str, Any], bool]:
+        """Returns (job record, created); raises ApiError for anything the client must fix, or 429.
+
+        ``job_id`` lets the caller listen for the job's end before it exists.
+        """
+        if request.inputs is not None and len(request.inputs) > self.settings.max_batch_size:
+            raise ApiError(422, "validation_error", "the batch is too large", [{
+                "field": "inputs", "type": "too_long",
+                "message": f"at most {self.settings.max_batch_size} records per job; split the batch"}])
+        manifest = self.catalog.manifest(request.model, request.model_version)
+        try:
+            job = validate_job(manifest, request.task, request.records, request.inputs is not None, request.params)
+        except InputInvalid as exc:
+            raise ApiError(422, "validation_error", "the input does not fit the model's schema",
+                           exc.details) from exc
+        task_name = contract.TASK_NAMES.get(job.task)
+        if task_name is None:
+            raise ApiError(422, "validation_error", f"task {job.task!r} cannot be queued", [
+                {"field": "task", "type": "unknown_task", "message": "no worker runs this task"}])
+        if request.callback_url is not None:
+            self._check_callback(request.callback_url)
+        job_id, queue = job_id or uuid.uuid4().hex, contract.TASK_QUEUES[task_name]
+        self.admission.check(tenant, queue)
+        new = NewJob(
+            id=job_id, model=manifest.name, model_version=manifest.version, task=job.task, queue=queue,
+            request={"records": job.records, "batch": job.batch, "params": job.params},
+            total=job.total, idempotency_key=idempotency_key, body_hash=body_fingerprint(body),
+            tenant=tenant, callback_url=request.callback_url,
+            # The job id doubles as the Celery task id.
+            message=job_message(self.celery, task_name, job_id, queue),
+        )
+        try:
+            record, created = self.jobs.create(new)
+        except IdempotencyConflict as exc:
+            raise ApiError(409, "idempotency_conflict",
+                           f"this Idempotency-Key was already used with a different body (job {exc.job_id}); "
+                           "use a new key for a new request") from exc
+        if created:
+            log.info("job_queued", extra={"job_id": new.id, "model": new.model, "model_version": new.model_version,
+                                          "queue": new.queue, "task": new.task, "status": contract.QUEUED})
+        return record, created
+
+    def _check_callback(self, url: str) -> None:
+        reason = None
+        if not self.settings.callback_secret:
+            reason = "this service has no CALLBACK_SECRET configured, so it cannot sign callbacks"
+        else:
+            try:
+                check_callback_url(url, self.settings)
+            except UnsafeCallbackUrl as exc:
+                reason = str(exc)
+        if reason:
+            raise ApiError(422, "validation_error", "the callback_url cannot be used", [
+                {"field": "callback_url", "type": "refused", "message": reason}])
