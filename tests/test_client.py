@@ -1,0 +1,83 @@
+"""The Python client against the service over real HTTP: submit, wait, Retry-After, and signatures."""
+from __future__ import annotations
+
+import time
+
+import pytest
+import redis as redis_lib
+import requests
+
+from scoring_client import ApiError, JobTimeout, ScoringClient, sign, verify_signature
+from tests.conftest import ACME, GLOBEX, SIGNUP
+from tests.servers import serve_app
+from web import create_app
+from worker import contract
+from worker.settings import Settings
+
+
+def test_submit_and_wait_for_the_result(settings: Settings, worker_process: object) -> None:
+    with serve_app(create_app(settings.replace(api_keys=f"client:acme:{ACME}"))) as url:
+        client = ScoringClient(url, api_key=ACME)
+        job = client.wait(client.submit(SIGNUP)["id"], timeout_s=20)
+        assert job["status"] == "succeeded" and job["result"]["room"].startswith("lisbon-")
+        assert [j["id"] for j in client.jobs(status="succeeded")["jobs"]] == [job["id"]]
+        with pytest.raises(ApiError) as refused:
+            ScoringClient(url, api_key=GLOBEX).get(job["id"])
+        assert refused.value.status == 401 and refused.value.type == "unauthorized"
+
+
+def test_wait_gives_up_after_its_total_time(idle_settings: Settings) -> None:
+    with serve_app(create_app(idle_settings)) as url:
+        client = ScoringClient(url)
+        job_id = client.submit(SIGNUP)["id"]
+        started = time.monotonic()
+        with pytest.raises(JobTimeout) as timed_out:
+            client.wait(job_id, timeout_s=0.5)
+        # Bounded by its own budget, not the service's 30 s long poll.
+        assert time.monotonic() - started < 10
+        assert timed_out.value.job["status"] == "queued"
+        assert client.cancel(job_id)["status"] == "canceled"
+
+
+def test_a_429_is_retried_after_retry_after_with_the_same_idempotency_key(idle_settings: Settings) -> None:
+    settings = idle_settings.replace(max_queue_depth_fast=1, retry_after_s=1)
+    broker = redis_lib.Redis.from_url(settings.redis_url)
+    seen: list[requests.Response] = []
+
+    def drain_on_429(response: requests.Response, *args: object, **kwargs: object) -> None:
+        seen.append(response)
+        if response.status_code == 429:
+            broker.lpop(contract.Q_FAST)  # a worker takes the waiting job meanwhile
+
+    with serve_app(create_app(settings)) as url:
+        client = ScoringClient(url, max_retry_s=10)
+        client.submit(SIGNUP)
+        client.session.hooks["response"].append(drain_on_429)
+        job = client.submit(SIGNUP)
+    assert [r.status_code for r in seen] == [429, 202] and job["status"] == "queued"
+    keys = {r.request.headers["Idempotency-Key"] for r in seen}
+    assert len(keys) == 1
+
+
+def test_a_retry_after_beyond_the_budget_is_raised(idle_settings: Settings) -> None:
+    with serve_app(create_app(idle_settings.replace(max_queue_depth_fast=1, retry_after_s=30))) as url:
+        client = ScoringClient(url, max_retry_s=5)
+        client.submit(SIGNUP)
+        with pytest.raises(ApiError) as refused:
+            client.submit(SIGNUP)
+    assert refused.value.status == 429 and refused.value.type == "queue_full" and refused.value.retry_after == 30
+
+
+def test_signatures_verify_only_the_signed_body_secret_and_time() -> None:
+    body = b'{"id": "6f1c", "status": "succeeded"}'
+    header = sign(["s3cret"], body, timestamp=1_700_000_000)
+    assert verify_signature("s3cret", body, header, now=1_700_000_100)
+    assert not verify_signature("s3cret", body.replace(b"succeeded", b"failed"), header, now=1_700_000_100)
+    assert not verify_signature("other", body, header, now=1_700_000_100)
+    assert not verify_signature("s3cret", body, header, now=1_700_000_000 + 301)  # a replay, too late
+    for broken in ("", "t=1700000000", "v1=" + "0" * 64, "t=x,v1=y"):
+        assert not verify_signature("s3cret", body, broken, now=1_700_000_000)
+    # While the secret rotates, every secret signs and either one verifies.
+    rotating = sign(["old-secret", "new-secret"], body, timestamp=1_700_000_000)
+    assert verify_signature(["new-secret"], body, rotating, now=1_700_000_000)
+    assert verify_signature("old-secret", body, rotating, now=1_700_000_000)
