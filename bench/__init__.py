@@ -1,0 +1,1 @@
+"""Benchmarks: load drivers that print figures; never part of the test suite."""
