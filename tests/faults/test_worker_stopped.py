@@ -16,6 +16,7 @@ import subprocess
 import pytest
 import redis
 
+from tests.conftest import CREDIT_CUSTOMERS
 from tests.faults.conftest import global_explanation
 from tests.processes import WorkerProcess, eventually
 from worker import contract
@@ -23,7 +24,9 @@ from worker import contract
 pytestmark = pytest.mark.faults
 
 GRACE_S = 25
-SAMPLE = 1000
+# All the test model's customers, 60 chunks, ~6 s: a test process stalled for seconds on
+# shared cores must still find the job unfinished when it stops the worker.
+SAMPLE = CREDIT_CUSTOMERS
 # A visibility timeout far beyond the test's bound: only the hand-back can save the job.
 TIMINGS = dict(heavy_time_limit_s=60, visibility_timeout_s=300)
 
