@@ -1,6 +1,8 @@
 """Backpressure: a full queue or a tenant over its rate gets 429 with Retry-After, and nothing is queued."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import redis as redis_lib
 
 from tests.conftest import ACME, GLOBEX, SIGNUP, bearer
@@ -58,3 +60,44 @@ def test_a_tenant_over_its_rate_is_429_across_web_processes(keyed_settings: Sett
 def test_a_limit_of_zero_means_no_limit(keyed_settings: Settings) -> None:
     client = create_app(keyed_settings.replace(rate_limit_per_key=0, max_queue_depth_fast=0)).test_client()
     assert {client.post("/jobs", json=SIGNUP, headers=bearer(ACME)).status_code for _ in range(5)} == {202}
+
+
+def test_a_retry_of_an_accepted_job_gets_that_job_even_when_the_queue_is_full(idle_settings: Settings) -> None:
+    # The signup hook retries on timeouts: a retry must find its job, not a 429.
+    client = create_app(idle_settings.replace(max_queue_depth_fast=1)).test_client()
+    first = client.post("/jobs", json=SIGNUP, headers={"Idempotency-Key": "signup-42"})
+    assert first.status_code == 202
+    retry = client.post("/jobs", json=SIGNUP, headers={"Idempotency-Key": "signup-42"})
+    assert retry.status_code == 202 and retry.json["id"] == first.json["id"]
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert client.post("/jobs", json=SIGNUP).status_code == 429
+
+
+def test_concurrent_submissions_never_overshoot_the_queue_limit(idle_settings: Settings) -> None:
+    # The depth check and the enqueue are one atomic script: no two requests see the same room.
+    app = create_app(idle_settings.replace(max_queue_depth_fast=5))
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(lambda _: app.test_client().post("/jobs", json=SIGNUP).status_code, range(24)))
+    assert sorted(codes) == [202] * 5 + [429] * 19
+    assert _waiting(idle_settings, contract.Q_FAST) == 5
+
+
+def test_a_submission_is_one_redis_round_trip(keyed_settings: Settings) -> None:
+    # Admission, record, index, idempotency key, metrics and the queued message: one script call.
+    client = create_app(keyed_settings.replace(rate_limit_per_key=100, max_queue_depth_fast=100)).test_client()
+    assert client.post("/jobs", json=SIGNUP, headers=bearer(ACME)).status_code == 202  # loads the script
+    observer, marker = (redis_lib.Redis.from_url(keyed_settings.redis_url) for _ in range(2))
+    marker.ping()  # connected (and its database selected) before the monitor starts
+    db = observer.connection_pool.connection_kwargs["db"]
+    sent = []
+    with observer.monitor() as monitor:
+        response = client.post("/jobs", json=SIGNUP, headers={**bearer(ACME), "Idempotency-Key": "one-trip"})
+        marker.echo("end-of-submit")  # MONITOR lists commands in order: everything before is the submit's
+        for seen in monitor.listen():
+            if seen["command"] == "ECHO end-of-submit":
+                break
+            # Commands run by the script show as client_type "lua"; idle listeners of other apps only PING.
+            if seen["db"] == db and seen["client_type"] != "lua" and not seen["command"].startswith("PING"):
+                sent.append(seen["command"].split()[0])
+    assert response.status_code == 202
+    assert sent == ["EVALSHA"]

@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     catalog = ModelCatalog(ModelStore(settings.model_dir))
     app.extensions.update(
         redis=client, jobs=job_store, celery=celery, catalog=catalog,
-        submitter=Submitter(settings, job_store, celery, catalog, Admission(settings, client)),
+        submitter=Submitter(settings, job_store, celery, catalog, Admission(settings)),
         completions=CompletionListener(client),
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -16,7 +17,7 @@ from web.errors import ApiError
 from web.schemas import JobRequest
 from worker import contract
 from worker.callback_urls import UnsafeCallbackUrl, check_callback_url
-from worker.jobstore import IdempotencyConflict, JobStore, NewJob
+from worker.jobstore import IdempotencyConflict, JobStore, NewJob, Refused
 from worker.messages import job_message
 from worker.settings import Settings
 
@@ -30,7 +31,7 @@ def body_fingerprint(body: Any) -> str:
 
 
 class Submitter:
-    """Validates against the model, then records and queues the job in one atomic Redis call."""
+    """Validates against the model, then admits, records and queues the job in one atomic Redis call."""
 
     def __init__(self, settings: Settings, jobs: JobStore, celery: Celery, catalog: ModelCatalog,
                  admission: Admission) -> None:
@@ -63,7 +64,6 @@ class Submitter:
         if request.callback_url is not None:
             self._check_callback(request.callback_url)
         job_id, queue = job_id or uuid.uuid4().hex, contract.TASK_QUEUES[task_name]
-        self.admission.check(tenant, queue)
         new = NewJob(
             id=job_id, model=manifest.name, model_version=manifest.version, task=job.task, queue=queue,
             request={"records": job.records, "batch": job.batch, "params": job.params},
@@ -72,8 +72,11 @@ class Submitter:
             # The job id doubles as the Celery task id.
             message=job_message(self.celery, task_name, job_id, queue),
         )
+        now = time.time()
         try:
-            record, created = self.jobs.create(new)
+            record, created = self.jobs.create(new, self.admission.limits(tenant, queue, now))
+        except Refused as exc:
+            raise self.admission.refusal(exc, queue, now) from exc
         except IdempotencyConflict as exc:
             raise ApiError(409, "idempotency_conflict",
                            f"this Idempotency-Key was already used with a different body (job {exc.job_id}); "

@@ -9,13 +9,28 @@ from worker import jobmetrics
 
 
 CREATE = jobmetrics.LUA + """
--- KEYS: job, tenant's index, tenant's idempotency key, queue list, submitted counter, rate hashes...
--- ARGV: ttl, use_idem, idem_value, index_member, prune_before, task message, model|task, queue, fields...
+-- KEYS: job, tenant's index, tenant's idempotency key, queue list, submitted counter, tenant's rate-limit
+--       window, rate hashes (one per job queue), then the queue's broker lists (for its depth)...
+-- ARGV: ttl, use_idem, idem_value, index_member, prune_before, task message, model|task, queue,
+--       rate limit, rate window ttl, max depth (a limit of 0 is no limit), fields...
 if ARGV[2] == '1' then
   local existing = redis.call('GET', KEYS[3])
   if existing then return {'exists', existing} end
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 9))
+-- Admission: a refused job leaves nothing behind but its count against the tenant's rate.
+local rate_limit = tonumber(ARGV[9])
+if rate_limit > 0 then
+  local count = redis.call('INCR', KEYS[6])
+  if count == 1 then redis.call('EXPIRE', KEYS[6], ARGV[10]) end
+  if count > rate_limit then return {'rate_limited', tostring(count)} end
+end
+local max_depth = tonumber(ARGV[11])
+if max_depth > 0 then
+  local depth = 0
+  for i = 7 + #QUEUE_NAMES, #KEYS do depth = depth + redis.call('LLEN', KEYS[i]) end
+  if depth >= max_depth then return {'queue_full', tostring(depth)} end
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 12))
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[2], 0, ARGV[4])
 redis.call('ZREMRANGEBYLEX', KEYS[2], '-', '(' .. ARGV[5])
@@ -23,7 +38,7 @@ if ARGV[2] == '1' then redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[1]) end
 -- The record and its queued message appear together or not at all.
 if ARGV[6] ~= '' then redis.call('LPUSH', KEYS[4], ARGV[6]) end
 redis.call('HINCRBY', KEYS[5], ARGV[7], 1)
-count_rate(6, ARGV[8], 'enqueued')
+count_rate(7, ARGV[8], 'enqueued')
 return {'created'}
 """
 

@@ -28,6 +28,26 @@ def isoformat(moment: dt.datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+@dataclass(frozen=True)
+class Limits:
+    """The admission checks the create script makes before it records anything; 0 turns one off."""
+
+    rate: int = 0  # submissions allowed in the tenant's current window
+    rate_key: str = "-"  # the counter of that window
+    rate_ttl_s: int = 1
+    max_depth: int = 0  # the queue's waiting messages, across its broker lists
+    depth_lists: tuple[str, ...] = ()
+
+
+class Refused(Exception):
+    """The create script refused the job: ``reason`` is "rate_limited" or "queue_full"."""
+
+    def __init__(self, reason: str, count: int) -> None:
+        super().__init__(reason, count)
+        self.reason = reason
+        self.count = count  # the tenant's submissions in the window, or the queue's depth
+
+
 class IdempotencyConflict(Exception):
     """The Idempotency-Key was already used with a different request body."""
 
@@ -98,12 +118,12 @@ class JobStore:
         self._requeue = client.register_script(jobscripts.REQUEUE)
 
     # -- web side ---------------------------------------------------------
-    def create(self, job: NewJob) -> tuple[dict[str, Any], bool]:
-        """Record a job and queue its message in one atomic round trip; with an idempotency key
-        already used, return that job instead.
+    def create(self, job: NewJob, limits: Limits = Limits()) -> tuple[dict[str, Any], bool]:
+        """Check ``limits``, record a job and queue its message, in one atomic round trip; with an
+        idempotency key already used, return that job instead (a retry is never refused).
 
-        Returns (record, created). Raises IdempotencyConflict if the key was used
-        with another body.
+        Returns (record, created). Raises Refused when a limit is reached, and
+        IdempotencyConflict if the key was used with another body.
         """
         now = utcnow()
         created_us = int(now.timestamp() * 1_000_000)
@@ -124,19 +144,23 @@ class JobStore:
         idem_key = contract.idempotency_key(job.idempotency_key or "-", job.tenant)
         reply = self._create(
             keys=[contract.job_key(job.id), contract.job_index(job.tenant), idem_key, job.queue,
-                  jobmetrics.SUBMITTED, *jobmetrics.rate_keys(now.timestamp())],
+                  jobmetrics.SUBMITTED, limits.rate_key, *jobmetrics.rate_keys(now.timestamp()),
+                  *(limits.depth_lists if limits.max_depth else ())],
             args=[self.ttl_s, "1" if use_idem else "0", f"{job.id} {job.body_hash}",
                   fields["index_member"], prune_before, job.message, f"{job.model}|{job.task}", job.queue,
-                  *flat])
-        if _text(reply[0]) == "created":
+                  limits.rate, limits.rate_ttl_s, limits.max_depth, *flat])
+        outcome = _text(reply[0])
+        if outcome == "created":
             return decode_record(fields), True
+        if outcome in ("rate_limited", "queue_full"):
+            raise Refused(outcome, int(reply[1]))
         existing_id, _, existing_hash = _text(reply[1]).partition(" ")
         if existing_hash != job.body_hash:
             raise IdempotencyConflict(existing_id)
         record = self.get(existing_id)
         if record is None:  # the earlier job expired before its key did; start afresh
             self.redis.delete(idem_key)
-            return self.create(job)
+            return self.create(job, limits)
         return record, False
 
     def get(self, job_id: str) -> dict[str, Any] | None:
