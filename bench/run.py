@@ -58,6 +58,17 @@ class Fleet:
                 out[role] = []
         return out
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) used so far by each role's processes together."""
+        out = {}
+        for role, proc in self.procs.items():
+            try:
+                tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+                out[role] = sum(sum(p.cpu_times()[:2]) for p in tree)
+            except psutil.NoSuchProcess:
+                out[role] = 0.0
+        return out
+
     def _sample(self) -> None:
         while not self._stop.wait(0.5):
             for role, sizes in self.rss().items():
@@ -91,6 +102,14 @@ def _commands(client: redis.Redis) -> int:
     return sum(stat["calls"] for name, stat in client.info("commandstats").items())
 
 
+def _cpu_seconds(fleet: Fleet, client: redis.Redis) -> dict[str, float]:
+    """CPU used so far by each role, Redis, and this process (the load driver)."""
+    info = client.info("cpu")
+    driver = psutil.Process().cpu_times()
+    return {**fleet.cpu_seconds(), "redis": info["used_cpu_user"] + info["used_cpu_sys"],
+            "driver": driver.user + driver.system}
+
+
 @contextmanager
 def design(name: str, env: dict[str, str], port: int) -> Iterator[Fleet]:
     """Start one design's processes, wait until it serves, stop them afterwards."""
@@ -122,12 +141,16 @@ def design(name: str, env: dict[str, str], port: int) -> Iterator[Fleet]:
 
 def scenario(fleet: Fleet, client: redis.Redis, url: str, design_name: str, jobs: int,
              concurrency: int) -> dict[str, Any]:
-    """Warm up, then drive ``jobs`` signups and add Redis commands per job and peak RSS."""
+    """Warm up, then drive ``jobs`` signups; add Redis commands, CPU ms per job and peak RSS."""
     drive(url, design_name, min(200, jobs), concurrency)
     fleet.peak.clear()
-    before = _commands(client)
+    before, cpu_before = _commands(client), _cpu_seconds(fleet, client)
     figures = drive(url, design_name, jobs, concurrency)
     figures["redis_commands_per_job"] = round((_commands(client) - before) / jobs, 1)
+    cpu_after = _cpu_seconds(fleet, client)
+    # Where the time goes: a design is as fast as the CPU it spends per job on 2 shared cores.
+    figures["cpu_ms_per_job"] = {role: round((cpu_after[role] - cpu_before[role]) * 1000 / jobs, 2)
+                                 for role in cpu_after}
     figures["peak_rss_mib"] = dict(fleet.peak)
     return figures
 
