@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 
 from models.interests import dataset
 from models.interests.predict import predict
+from models.interests.weights import cluster_weights, nnls_components
 from models.manifest import ArtifactRefused, ModelStore
 from models.registry import Registry
 
@@ -119,3 +121,21 @@ def test_versions_sort_numerically_and_active_pointer_wins(model_copy: Path) -> 
     assert store.active_version("interests") == "2026-01-02.9"
     with pytest.raises(ArtifactRefused):
         store.activate("interests", "2099-01-01.1")
+
+
+def test_nnls_weights_match_the_pipelines_own_transform(interests) -> None:
+    # The worker's fast path must give every user the cluster NMF.transform gives.
+    data = dataset.generate(2000, seed=11)
+    assert nnls_components(interests.estimator) is not None
+    fast = cluster_weights(interests.estimator, data.matrix)
+    reference = interests.estimator.transform(data.matrix)
+    assert np.array_equal(fast.argmax(axis=1), reference.argmax(axis=1))
+    assert np.abs(fast - reference).max() < 1e-4  # transform's own stopping tolerance
+
+
+def test_a_pipeline_nnls_cannot_reproduce_goes_through_its_own_transform(interests) -> None:
+    regularised = clone(interests.estimator).set_params(nmf__alpha_W=0.1, nmf__max_iter=200)
+    data = dataset.generate(300, seed=12)
+    regularised.fit(data.matrix)
+    assert nnls_components(regularised) is None
+    assert np.array_equal(cluster_weights(regularised, data.matrix), regularised.transform(data.matrix))

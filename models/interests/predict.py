@@ -1,4 +1,4 @@
-"""Signup inference: interests -> vocabulary vector -> NMF weights -> cluster (from 1) and room."""
+"""Signup inference: interests -> vocabulary vector -> NMF weights (NNLS) -> cluster (from 1) and room."""
 from __future__ import annotations
 
 import functools
@@ -8,6 +8,7 @@ import numpy as np
 from slugify import slugify
 
 from models.interests.schema import normalize_interest
+from models.interests.weights import cluster_weights
 from models.registry import LoadedModel
 
 
@@ -37,7 +38,7 @@ def city_slug(city: str) -> str:
 def predict(model: LoadedModel, records: list[dict[str, Any]], params: dict[str, Any]) -> list[dict[str, Any]]:
     """Cluster every record with one vectorised transform; results in the records' order."""
     matrix, unknown = vectorize(records, model.manifest.details["vocabulary"])
-    weights = model.estimator.transform(matrix)
+    weights = cluster_weights(model.estimator, matrix)
     totals = weights.sum(axis=1, keepdims=True)
     shares = np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
     clusters = weights.argmax(axis=1) + 1  # clusters are numbered from 1, never 0
