@@ -127,6 +127,13 @@ def test_web_app_imports_neither_scikit_learn_nor_shap_nor_task_code() -> None:
     assert _printed_by(probe) == "[]"
 
 
+def test_worker_main_process_leaves_model_libraries_to_its_pool_processes() -> None:
+    # The main process only consumes and dispatches; scikit-learn there is ~100 MB more per worker.
+    probe = ("import sys; import worker.tasks, worker.signals; from worker import handlers, celery_app; "
+             "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'shap'}))")
+    assert _printed_by(probe) == "[]"
+
+
 def test_fast_worker_scores_credit_without_importing_shap(model_dir: Path) -> None:
     probe = ("import sys; import worker.tasks, worker.signals; from worker import handlers; "
              "from models.manifest import ModelStore; from models.registry import Registry; "

@@ -13,14 +13,16 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.optimize import nnls
-from sklearn.decomposition import NMF
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import Normalizer
 
 
 def nnls_components(estimator: Any) -> np.ndarray | None:
     """The NMF components as columns, if ``estimator`` has the shape NNLS reproduces exactly; else None."""
+    # Imported here, not at the top: a worker's main process imports the predictors but only
+    # its pool processes score, and scikit-learn would add ~100 MB to the main process.
+    from sklearn.decomposition import NMF
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import Normalizer
+
     if not isinstance(estimator, Pipeline) or len(estimator.steps) != 2:
         return None
     normalizer, nmf = (step for _, step in estimator.steps)
@@ -34,6 +36,8 @@ def nnls_components(estimator: Any) -> np.ndarray | None:
 
 def cluster_weights(estimator: Any, matrix: np.ndarray) -> np.ndarray:
     """One row of non-negative cluster weights per row of ``matrix`` (users × vocabulary)."""
+    from scipy.optimize import nnls
+
     components = nnls_components(estimator)
     if components is None:
         return estimator.transform(matrix)
