@@ -3,9 +3,10 @@
     python -m bench.submit_checks [--jobs 2000] [--model-dir DIR]
 
 In one process against a private Redis, the same signup is submitted through
-the Flask test client by two apps: one open with no limits (no extra round
-trip), and one with API keys, a per-key rate limit, a depth limit and a
-callback_url (an address literal, so the check needs no DNS). The two
+the Flask test client by two apps: one open with no limits, and one with API
+keys, a per-key rate limit, a depth limit (both checked inside the create
+script, so no extra round trip) and a callback_url (an address literal, so
+the check needs no DNS). The two
 alternate in blocks, so a busy machine slows both alike; the script prints
 p50, p95 and mean per request in ms for each, and their ratio. No worker runs:
 the jobs stay queued, and the database is flushed between blocks.
