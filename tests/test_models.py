@@ -11,7 +11,7 @@ from sklearn.base import clone
 
 from models.interests import dataset
 from models.interests.predict import predict
-from models.interests.weights import cluster_weights, nnls_components
+from models.interests.weights import MIN_BATCH_ROWS, cluster_weights, nnls_batch, nnls_components, nnls_rows
 from models.manifest import ArtifactRefused, ModelStore
 from models.registry import Registry
 
@@ -66,7 +66,8 @@ def test_unknown_interests_are_reported_and_matching_ignores_case_and_separators
 
 
 def test_batch_prediction_matches_one_at_a_time_in_order(interests) -> None:
-    data = dataset.generate(50, seed=3)
+    data = dataset.generate(200, seed=3)  # the batch solve against one row at a time
+    assert len(data.matrix) >= MIN_BATCH_ROWS
     records = [{"interests": [dataset.VOCABULARY[i] for i in np.flatnonzero(row)], "city": city}
                for row, city in zip(data.matrix, data.cities)]
     batch = predict(interests, records, {})
@@ -127,10 +128,21 @@ def test_nnls_weights_match_the_pipelines_own_transform(interests) -> None:
     # The worker's fast path must give every user the cluster NMF.transform gives.
     data = dataset.generate(2000, seed=11)
     assert nnls_components(interests.estimator) is not None
-    fast = cluster_weights(interests.estimator, data.matrix)
     reference = interests.estimator.transform(data.matrix)
-    assert np.array_equal(fast.argmax(axis=1), reference.argmax(axis=1))
-    assert np.abs(fast - reference).max() < 1e-4  # transform's own stopping tolerance
+    batch = cluster_weights(interests.estimator, data.matrix)
+    one_by_one = np.vstack([cluster_weights(interests.estimator, row[None, :]) for row in data.matrix[:300]])
+    for fast, expected in ((batch, reference), (one_by_one, reference[:300])):
+        assert np.array_equal(fast.argmax(axis=1), expected.argmax(axis=1))
+        assert np.abs(fast - expected).max() < 1e-4  # transform's own stopping tolerance
+
+
+@pytest.mark.parametrize("n_components", [2, 4, 5])
+def test_the_batch_solve_is_the_exact_nnls_optimum(n_components: int) -> None:
+    # Large batches try every support at once; scipy's NNLS, row by row, is the reference.
+    rng = np.random.default_rng(n_components)
+    components = rng.random((len(dataset.VOCABULARY), n_components))
+    rows = (rng.random((500, len(dataset.VOCABULARY))) < 0.15).astype(float)
+    assert np.abs(nnls_batch(rows, components) - nnls_rows(rows, components)).max() < 1e-9
 
 
 def test_a_pipeline_nnls_cannot_reproduce_goes_through_its_own_transform(interests) -> None:
