@@ -41,14 +41,15 @@ def predict(model: LoadedModel, records: list[dict[str, Any]], params: dict[str,
     weights = cluster_weights(model.estimator, matrix)
     totals = weights.sum(axis=1, keepdims=True)
     shares = np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
-    clusters = weights.argmax(axis=1) + 1  # clusters are numbered from 1, never 0
+    clusters = (weights.argmax(axis=1) + 1).tolist()  # clusters are numbered from 1, never 0
+    names = [str(c + 1) for c in range(weights.shape[1])]
     results = []
-    for row, record in enumerate(records):
-        cluster = int(clusters[row])
+    # Rounded and converted to Python floats in one numpy call, not per score.
+    for record, cluster, row_shares, missing in zip(records, clusters, np.round(shares, 4).tolist(), unknown):
         results.append({
             "cluster": cluster,
             "room": f"{city_slug(record['city'])}-{cluster}",
-            "scores": {str(c + 1): round(float(s), 4) for c, s in enumerate(shares[row])},
-            "unknown_interests": unknown[row],
+            "scores": dict(zip(names, row_shares)),
+            "unknown_interests": missing,
         })
     return results
