@@ -36,7 +36,7 @@ def city_slug(city: str) -> str:
 
 
 def predict(model: LoadedModel, records: list[dict[str, Any]], params: dict[str, Any]) -> list[dict[str, Any]]:
-    """Cluster every record with one vectorised transform; results in the records' order."""
+    """Cluster every record with one call of the weights solver; results in the records' order."""
     matrix, unknown = vectorize(records, model.manifest.details["vocabulary"])
     weights = cluster_weights(model.estimator, matrix)
     totals = weights.sum(axis=1, keepdims=True)
