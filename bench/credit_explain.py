@@ -65,7 +65,7 @@ class TreeMemory(threading.Thread):
 
 
 class Service:
-    """Redis, web and both workers as subprocesses; stopped in reverse order."""
+    """Redis, web and the three workers as subprocesses; stopped in reverse order."""
 
     def __init__(self, model_dir: Path, logs: Path) -> None:
         self.redis = RedisServer()
@@ -81,9 +81,13 @@ class Service:
                     "web.wsgi:app"],
             "fast": [*celery, "-Q", "fast", "-n", "bench-fast@%h", "-c", "2"],
             "heavy": [*celery, "-Q", "heavy", "-n", "bench-heavy@%h", "-c", "1", "--max-tasks-per-child", "20"],
+            # /ready wants a consumer on every queue, as the Procfile runs them.
+            "callbacks": [*celery, "-Q", "callbacks", "-n", "bench-callbacks@%h", "-c", "1"],
         }
-        self.procs = {name: subprocess.Popen(argv, cwd=PROJECT_ROOT, env=env, stdout=open(logs / f"{name}.log", "wb"),
-                                             stderr=subprocess.STDOUT) for name, argv in commands.items()}
+        envs = {"callbacks": dict(env, WARM_MODELS="0")}
+        self.procs = {name: subprocess.Popen(argv, cwd=PROJECT_ROOT, env=envs.get(name, env),
+                                             stdout=open(logs / f"{name}.log", "wb"), stderr=subprocess.STDOUT)
+                      for name, argv in commands.items()}
 
     def wait_ready(self, deadline: float) -> None:
         while time.monotonic() < deadline:
