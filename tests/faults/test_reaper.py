@@ -41,7 +41,12 @@ def test_reaper_requeues_jobs_held_by_a_vanished_worker_with_or_without_their_me
         running = [j for j in jobs if web.get(f"/jobs/{j}").json["progress"]["done"] >= 2 * settings.explain_chunk_rows]
         return running if len(running) == 2 and len(BrokerMessages(broker).delivered()) == 4 else None
 
-    held, lost = eventually(two_running_two_held, 30, message="two explanations two chunks in, two more held")
+    # Roomy: the pool processes load their models first, slowly on busy shared cores.
+    try:
+        held, lost = eventually(two_running_two_held, 60, message="two explanations two chunks in, two more held")
+    except AssertionError as exc:
+        states = {j: (web.get(f"/jobs/{j}").json["status"], web.get(f"/jobs/{j}").json["progress"]) for j in jobs}
+        raise AssertionError(f"{exc}; jobs: {states}; delivered: {len(BrokerMessages(broker).delivered())}") from None
     doomed.kill()
     delivered = BrokerMessages(broker).delivered()
     assert set(delivered) == set(jobs)
