@@ -123,7 +123,7 @@ def test_web_app_imports_neither_scikit_learn_nor_shap_nor_task_code() -> None:
              "'worker.redis_client', 'worker.heartbeat', 'worker.jobview', 'worker.callbacks', "
              "'worker.callback_urls', 'worker.messages', 'worker.jobmetrics', 'worker.queues', "
              "'worker.scaling', 'worker.logs', 'worker.jobscripts', 'worker.shutdown', "
-             "'worker.reaper', 'worker.broker_messages'}))")
+             "'worker.reaper', 'worker.broker_messages', 'worker.broker_transport'}))")
     assert _printed_by(probe) == "[]"
 
 

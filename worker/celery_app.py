@@ -9,6 +9,7 @@ from __future__ import annotations
 from celery import Celery
 
 from worker import contract
+from worker.broker_transport import transport_for
 from worker.heartbeat import QueueHeartbeat
 from worker.reaper import ReaperStep
 from worker.settings import Settings
@@ -20,6 +21,7 @@ def create_celery(settings: Settings) -> Celery:
     app = Celery("scoring", include=["worker.tasks", "worker.signals"])
     app.conf.update(
         broker_url=settings.redis_url,
+        broker_transport=transport_for(settings.redis_url),
         # JSON only on the wire: a pickle from the broker would run code in the worker.
         task_serializer="json",
         accept_content=["json"],
