@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import redis as redis_lib
 
 from tests.conftest import ACME, GLOBEX, SIGNUP, bearer
+from tests.redis_monitor import commands_sent
 from web import create_app
 from worker import contract
 from worker.celery_app import create_celery
@@ -86,18 +87,7 @@ def test_a_submission_is_one_redis_round_trip(keyed_settings: Settings) -> None:
     # Admission, record, index, idempotency key, metrics and the queued message: one script call.
     client = create_app(keyed_settings.replace(rate_limit_per_key=100, max_queue_depth_fast=100)).test_client()
     assert client.post("/jobs", json=SIGNUP, headers=bearer(ACME)).status_code == 202  # loads the script
-    observer, marker = (redis_lib.Redis.from_url(keyed_settings.redis_url) for _ in range(2))
-    marker.ping()  # connected (and its database selected) before the monitor starts
-    db = observer.connection_pool.connection_kwargs["db"]
-    sent = []
-    with observer.monitor() as monitor:
+    with commands_sent(keyed_settings.redis_url) as sent:
         response = client.post("/jobs", json=SIGNUP, headers={**bearer(ACME), "Idempotency-Key": "one-trip"})
-        marker.echo("end-of-submit")  # MONITOR lists commands in order: everything before is the submit's
-        for seen in monitor.listen():
-            if seen["command"] == "ECHO end-of-submit":
-                break
-            # Commands run by the script show as client_type "lua"; idle listeners of other apps only PING.
-            if seen["db"] == db and seen["client_type"] != "lua" and not seen["command"].startswith("PING"):
-                sent.append(seen["command"].split()[0])
     assert response.status_code == 202
     assert sent == ["EVALSHA"]

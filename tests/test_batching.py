@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import redis as redis_lib
 from flask.testing import FlaskClient
 
 from models.interests.predict import predict
@@ -11,6 +12,7 @@ from models.manifest import ModelStore
 from models.registry import Registry
 from tests.conftest import SIGNUP
 from tests.processes import WorkerProcess, eventually
+from tests.redis_monitor import commands_sent
 from tools.redis_server import RedisServer
 from web import create_app
 from worker import contract
@@ -75,3 +77,26 @@ def test_batch_asks_for_redelivery_when_outcomes_cannot_be_recorded(model_dir: P
         runtime = Runtime.create(settings)
         server.stop()
         assert run_batch(runtime, ids) == {i: False for i in ids}
+
+
+def test_a_batch_starts_and_finishes_in_one_round_trip_each_even_after_redis_loses_its_scripts(
+        model_dir: Path, tmp_path: Path) -> None:
+    with RedisServer(data_dir=tmp_path / "redis") as server:
+        settings = Settings(redis_url=server.url, model_dir=model_dir)
+        client = create_app(settings).test_client()
+        runtime = Runtime.create(settings)
+        assert run_batch(runtime, [client.post("/jobs", json=SIGNUP).json["id"]])  # the model is loaded
+        ids = [client.post("/jobs", json=SIGNUP).json["id"] for _ in range(3)]
+        with commands_sent(server.url) as sent:
+            assert run_batch(runtime, ids) == {i: True for i in ids}
+        # Three starts pipelined, three finishes pipelined: no SCRIPT EXISTS before either.
+        assert sent == ["EVALSHA"] * 6
+        ids = [client.post("/jobs", json=SIGNUP).json["id"] for _ in range(3)]
+        redis_lib.Redis.from_url(server.url).script_flush()  # what a Redis restart does to loaded scripts
+        with commands_sent(server.url) as sent:
+            assert run_batch(runtime, ids) == {i: True for i in ids}
+        # Each pipeline is refused whole, then run again once its script is loaded.
+        assert sent == (["EVALSHA"] * 3 + ["SCRIPT"] + ["EVALSHA"] * 3) * 2
+        jobs = [client.get(f"/jobs/{i}").json for i in ids]
+        # Each refused call ran once after the reload: one attempt each, no second finish.
+        assert [(j["status"], j["attempts"]) for j in jobs] == [("succeeded", 1)] * 3

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import redis
+from redis.commands.core import Script
+from redis.exceptions import NoScriptError
 
 from worker import contract, jobmetrics, jobscripts
 
@@ -211,13 +213,12 @@ class JobStore:
 
     def start_many(self, job_ids: Sequence[str], worker: str = "") -> list[StartOutcome]:
         """``start`` for a micro-batch of jobs, in one round trip; outcomes in the same order."""
-        now, pipe = utcnow(), self.redis.pipeline(transaction=False)
-        for job_id in job_ids:
-            self._start(keys=[contract.job_key(job_id), contract.RUNNING_INDEX, jobmetrics.QUEUE_WAIT],
-                        args=[isoformat(now), self.max_attempts, repr(now.timestamp()), worker, job_id],
-                        client=pipe)
+        now = utcnow()
+        calls = [([contract.job_key(job_id), contract.RUNNING_INDEX, jobmetrics.QUEUE_WAIT],
+                  [isoformat(now), self.max_attempts, repr(now.timestamp()), worker, job_id])
+                 for job_id in job_ids]
         outcomes = []
-        for raw in pipe.execute():
+        for raw in self._run_pipelined(self._start, calls):
             reply = [_text(part) for part in raw]
             if reply[0] == "run":
                 model, version, task, queue, attempts, wait = reply[2:8]
@@ -241,16 +242,43 @@ class JobStore:
 
     def finish_many(self, outcomes: Sequence["Outcome"]) -> list[Finish]:
         """``finish`` for a micro-batch, in one round trip; results in the same order."""
-        now, pipe = utcnow(), self.redis.pipeline(transaction=False)
+        now = utcnow()
         keys = [jobmetrics.JOBS, jobmetrics.DURATION, *jobmetrics.rate_keys(now.timestamp())]
-        for o in outcomes:
-            self._finish(keys=[contract.job_key(o.job_id), contract.RUNNING_INDEX, *keys],
-                         args=[o.status, isoformat(now), json.dumps(o.result, separators=(",", ":")),
-                               json.dumps(o.error), contract.done_channel(o.job_id), repr(now.timestamp()),
-                               repr(1 / len(outcomes)), o.job_id],
-                         client=pipe)
+        calls = [([contract.job_key(o.job_id), contract.RUNNING_INDEX, *keys],
+                  [o.status, isoformat(now), json.dumps(o.result, separators=(",", ":")), json.dumps(o.error),
+                   contract.done_channel(o.job_id), repr(now.timestamp()), repr(1 / len(outcomes)), o.job_id])
+                 for o in outcomes]
         return [Finish(recorded=_text(r) in ("ok", "callback"), callback_due=_text(r) == "callback")
-                for r in pipe.execute()]
+                for r in self._run_pipelined(self._finish, calls)]
+
+    def _run_pipelined(self, script: Script, calls: Sequence[tuple[list[Any], list[Any]]]) -> list[Any]:
+        """Run ``script`` once per (keys, args) in one pipelined round trip; the replies in order.
+
+        redis-py's pipeline asks SCRIPT EXISTS before every execute that holds a
+        script, a second round trip per batch. Here the script runs by its sha
+        alone, and only if Redis has lost it (a restart) are the calls it refused
+        run again once it is loaded: each call runs exactly once.
+        """
+        replies: list[Any] = [None] * len(calls)
+        pending = list(range(len(calls)))
+        for _ in range(2):
+            pipe = self.redis.pipeline(transaction=False)
+            for index in pending:
+                keys, args = calls[index]
+                pipe.evalsha(script.sha, len(keys), *keys, *args)
+            refused = []
+            for index, reply in zip(pending, pipe.execute(raise_on_error=False)):
+                if isinstance(reply, NoScriptError):
+                    refused.append(index)
+                elif isinstance(reply, Exception):
+                    raise reply
+                else:
+                    replies[index] = reply
+            if not refused:
+                return replies
+            script.sha = self.redis.script_load(script.script)
+            pending = refused
+        raise NoScriptError(f"script {script.sha} vanished from Redis as soon as it was loaded")
 
 
     def release(self, job_id: str) -> bool:
