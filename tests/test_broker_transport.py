@@ -5,6 +5,7 @@ import redis as redis_lib
 from kombu import Queue
 from kombu.transport import redis as kombu_redis
 
+from tests.redis_monitor import commands_sent
 from worker import broker_transport
 from worker.celery_app import create_celery
 from worker.settings import Settings
@@ -50,3 +51,27 @@ def test_acked_message_leaves_no_unacked_entry_and_an_unacked_one_is_restored(id
         simple.close()
     assert client.llen(queue.name) == 1
     client.delete(queue.name)
+
+
+def test_acks_together_reach_redis_as_one_transaction_at_the_end_of_the_block(idle_settings: Settings) -> None:
+    app = create_celery(idle_settings)
+    client = redis_lib.Redis.from_url(idle_settings.redis_url)
+    queue = Queue("transport-batch-test")
+    with app.connection_for_read() as connection:
+        producer = connection.Producer()
+        for n in range(3):
+            producer.publish({"n": n}, routing_key=queue.name, declare=[queue], serializer="json")
+        simple = connection.SimpleQueue(queue, no_ack=False)
+        messages = [simple.get(timeout=5) for _ in range(3)]
+        client.ping(), messages[0].channel.client.ping()  # connections open before MONITOR starts
+        with commands_sent(idle_settings.redis_url) as sent:
+            with broker_transport.acks_together(messages[0].channel):
+                for message in messages:
+                    message.ack()
+                unacked_inside_the_block = client.hlen("unacked")
+        assert unacked_inside_the_block == 3  # nothing was sent before the block ended
+        assert sent == ["HLEN", "MULTI", *["ZREM", "HDEL"] * 3, "EXEC"]
+        assert client.hlen("unacked") == 0 and client.zcard("unacked_index") == 0
+        simple.close()  # kombu counts them acknowledged: nothing is put back
+    assert client.llen(queue.name) == 0
+

@@ -26,6 +26,7 @@ from typing import Any, Callable
 from celery import Celery, Task, current_app
 
 from worker.batch import run_batch
+from worker.broker_transport import acks_together
 from worker.runtime import runtime_for
 
 log = logging.getLogger(__name__)
@@ -47,12 +48,14 @@ class MicroBatcher:
         self.connection_errors = consumer.connection_errors
         self.buffer: list[tuple[str, Callable[..., Any], Callable[..., Any]]] = []
         self.in_flight = 0
+        self.channel: Any = None  # the channel the messages arrive on, whose acks settle sends
 
     def on_message(self, message: Any, body: Any, ack: Callable[..., Any], reject: Callable[..., Any],
                    callbacks: Any, **_: Any) -> None:
         """Celery's strategy entry point: buffer the message; dispatch if a pool process is idle."""
         # Protocol 2 carries the task id in the headers; the job id is the task id.
         self.buffer.append((message.headers["id"], ack, reject))
+        self.channel = message.channel
         if self.in_flight < self.processes:
             self.flush()
 
@@ -62,14 +65,21 @@ class MicroBatcher:
         if not batch:
             return
         self.in_flight += 1
+        channel = self.channel
 
         def settle(recorded: dict[str, bool]) -> None:
             self.in_flight -= 1
-            for job_id, ack, reject in batch:
-                if recorded.get(job_id):
-                    ack(log, self.connection_errors)
-                else:
-                    reject(log, self.connection_errors, True)
+            try:
+                with acks_together(channel):
+                    for job_id, ack, reject in batch:
+                        if recorded.get(job_id):
+                            ack(log, self.connection_errors)
+                        else:
+                            reject(log, self.connection_errors, True)
+            except self.connection_errors as exc:
+                # Left unacked, the messages come back after the visibility timeout;
+                # their jobs are recorded, so the redelivery only finds them done.
+                log.critical("could not acknowledge a batch of %d messages: %r", len(batch), exc)
             # A process just freed up: hand it whatever gathered meanwhile.
             if self.in_flight < self.processes:
                 self.flush()

@@ -1,4 +1,4 @@
-"""kombu's Redis transport, reusing one redis-py client per connection pool instead of one per call.
+"""kombu's Redis transport, with one redis-py client per connection pool and acks sent in bulk.
 
 kombu's Redis channel builds a fresh ``redis.Redis`` around its pool for every
 unacked-bookkeeping write and every ack. ``Redis.__init__`` rebuilds redis-py's
@@ -7,17 +7,55 @@ fifth of the fast worker's main-process CPU per message. A client holds no
 state of its own beyond the pool it wraps, and redis-py clients are safe to
 share between threads, so this channel keeps one per pool: a new pool (after a
 reconnect or a fork) gets a new client.
+
+kombu also acknowledges each message with a MULTI/EXEC round trip of its own.
+The micro-batcher settles a whole batch at once, so its QoS can send that
+batch's acks as one transaction (``acks_together``).
 """
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager, nullcontext
+from typing import Any, ContextManager, Iterator
 
 from kombu.transport import redis as kombu_redis
+from kombu.transport import virtual
+
+
+class QoS(kombu_redis.QoS):
+    """kombu's Redis ack emulation, able to send a run of acks in one round trip."""
+
+    _ack_pipe: Any = None
+
+    @contextmanager
+    def acks_together(self) -> Iterator[None]:
+        """Acks made inside the block reach Redis as one transaction when it ends.
+
+        Until then those messages stay in the unacked set, which is the safe side:
+        a crash in between redelivers them, and their jobs are already recorded.
+        """
+        if self._ack_pipe is not None:  # nested: the outermost block sends them
+            yield
+            return
+        with self.pipe_or_acquire() as pipe:
+            self._ack_pipe = pipe
+            try:
+                yield
+            finally:
+                self._ack_pipe = None
+            pipe.execute()
+
+    def ack(self, delivery_tag: str) -> None:
+        if self._ack_pipe is None:
+            super().ack(delivery_tag)
+            return
+        self._remove_from_indices(delivery_tag, self._ack_pipe)
+        virtual.QoS.ack(self, delivery_tag)  # kombu's prefetch bookkeeping, without its own round trip
 
 
 class Channel(kombu_redis.Channel):
     """A kombu Redis channel whose synchronous client is built once per connection pool."""
 
+    QoS = QoS
     _shared_client: Any = None
 
     def _create_client(self, asynchronous: bool = False) -> Any:
@@ -43,3 +81,9 @@ def transport_for(broker_url: str) -> str | None:
     as "use TLS", so those URLs keep kombu's own transport.
     """
     return f"{__name__}:Transport" if broker_url.startswith("redis://") else None
+
+
+def acks_together(channel: Any) -> ContextManager[None]:
+    """A block whose acks on ``channel`` share one round trip, where its transport can do that."""
+    together = getattr(getattr(channel, "qos", None), "acks_together", None)
+    return together() if together is not None else nullcontext()
