@@ -1,6 +1,8 @@
 """The worker's kombu transport: one redis-py client per pool, and kombu's bookkeeping unchanged."""
 from __future__ import annotations
 
+from typing import Any
+
 import redis as redis_lib
 from kombu import Queue
 from kombu.transport import redis as kombu_redis
@@ -9,6 +11,14 @@ from tests.redis_monitor import commands_sent
 from worker import broker_transport
 from worker.celery_app import create_celery
 from worker.settings import Settings
+
+
+def _queue_holding(connection: Any, queue: Queue, numbers: list[int]) -> Any:
+    """A consumer (acks on) of ``queue``, after publishing {"n": number} for each number."""
+    producer = connection.Producer()
+    for n in numbers:
+        producer.publish({"n": n}, routing_key=queue.name, declare=[queue], serializer="json")
+    return connection.SimpleQueue(queue, no_ack=False)
 
 
 def test_plain_redis_urls_use_the_client_reusing_transport(idle_settings: Settings) -> None:
@@ -33,14 +43,10 @@ def test_tls_urls_keep_kombus_transport_so_the_scheme_still_means_tls(idle_setti
 
 
 def test_acked_message_leaves_no_unacked_entry_and_an_unacked_one_is_restored(idle_settings: Settings) -> None:
-    app = create_celery(idle_settings)
     client = redis_lib.Redis.from_url(idle_settings.redis_url)
     queue = Queue("transport-test")
-    with app.connection_for_read() as connection:
-        producer = connection.Producer()
-        for n in (1, 2):
-            producer.publish({"n": n}, routing_key=queue.name, declare=[queue], serializer="json")
-        simple = connection.SimpleQueue(queue, no_ack=False)
+    with create_celery(idle_settings).connection_for_read() as connection:
+        simple = _queue_holding(connection, queue, [1, 2])
         first = simple.get(timeout=5)
         assert client.hlen("unacked") == 1  # kombu recorded the delivery through the shared client
         first.ack()
@@ -54,14 +60,10 @@ def test_acked_message_leaves_no_unacked_entry_and_an_unacked_one_is_restored(id
 
 
 def test_acks_together_reach_redis_as_one_transaction_at_the_end_of_the_block(idle_settings: Settings) -> None:
-    app = create_celery(idle_settings)
     client = redis_lib.Redis.from_url(idle_settings.redis_url)
     queue = Queue("transport-batch-test")
-    with app.connection_for_read() as connection:
-        producer = connection.Producer()
-        for n in range(3):
-            producer.publish({"n": n}, routing_key=queue.name, declare=[queue], serializer="json")
-        simple = connection.SimpleQueue(queue, no_ack=False)
+    with create_celery(idle_settings).connection_for_read() as connection:
+        simple = _queue_holding(connection, queue, [0, 1, 2])
         messages = [simple.get(timeout=5) for _ in range(3)]
         client.ping(), messages[0].channel.client.ping()  # connections open before MONITOR starts
         with commands_sent(idle_settings.redis_url) as sent:
