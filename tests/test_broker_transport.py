@@ -76,4 +76,3 @@ def test_acks_together_reach_redis_as_one_transaction_at_the_end_of_the_block(id
         assert client.hlen("unacked") == 0 and client.zcard("unacked_index") == 0
         simple.close()  # kombu counts them acknowledged: nothing is put back
     assert client.llen(queue.name) == 0
-

@@ -276,10 +276,9 @@ class JobStore:
                     replies[index] = reply
             if not refused:
                 return replies
-            script.sha = self.redis.script_load(script.script)
+            self.redis.script_load(script.script)  # its sha is its text's: the calls above stay valid
             pending = refused
         raise NoScriptError(f"script {script.sha} vanished from Redis as soon as it was loaded")
-
 
     def release(self, job_id: str) -> bool:
         """Hand a running job back to the queue without counting the attempt (graceful stop)."""
