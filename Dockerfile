@@ -23,4 +23,4 @@ USER app
 RUN python -m models.build
 
 EXPOSE 8000
-CMD ["gunicorn", "--config", "web/gunicorn_conf.py", "web.wsgi:app"]
+CMD ["gunicorn", "--config", "python:web.gunicorn_conf", "web.wsgi:app"]

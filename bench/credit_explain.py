@@ -32,7 +32,7 @@ import requests
 from models.build import build_missing
 from models.manifest import ModelStore
 from tools.redis_server import RedisServer, free_port
-from worker.settings import PROJECT_ROOT
+from jobqueue.settings import PROJECT_ROOT
 
 SIGNUP = {"model": "interests", "input": {"interests": ["surfing", "python", "jazz"], "city": "Lisbon"}}
 
@@ -74,18 +74,16 @@ class Service:
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, REDIS_URL=self.redis.url, MODEL_DIR=str(model_dir), LOG_LEVEL="WARNING",
                    PYTHONUNBUFFERED="1", WEB_CONCURRENCY="2")
-        celery = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "--prefetch-multiplier", "1",
-                  "--without-gossip", "--without-mingle", "-l", "warning"]
+        worker = [sys.executable, "-m", "worker"]
         commands = {
-            "web": [sys.executable, "-m", "gunicorn", "-c", "web/gunicorn_conf.py", "--bind", f"127.0.0.1:{self.port}",
-                    "web.wsgi:app"],
-            "fast": [*celery, "-Q", "fast", "-n", "bench-fast@%h", "-c", "2"],
-            "heavy": [*celery, "-Q", "heavy", "-n", "bench-heavy@%h", "-c", "1", "--max-tasks-per-child", "20"],
-            # /ready wants a consumer on every queue, as the Procfile runs them.
-            "callbacks": [*celery, "-Q", "callbacks", "-n", "bench-callbacks@%h", "-c", "1"],
+            "web": [sys.executable, "-m", "gunicorn", "-c", "python:web.gunicorn_conf", "--bind",
+                    f"127.0.0.1:{self.port}", "web.wsgi:app"],
+            # As the Procfile runs them; /ready wants a consumer on every queue.
+            "fast": [*worker, "fast", "-n", "bench-fast@%h", "--prefetch-multiplier", "1"],
+            "heavy": [*worker, "heavy", "-n", "bench-heavy@%h"],
+            "callbacks": [*worker, "callbacks", "-n", "bench-callbacks@%h", "-c", "1"],
         }
-        envs = {"callbacks": dict(env, WARM_MODELS="0")}
-        self.procs = {name: subprocess.Popen(argv, cwd=PROJECT_ROOT, env=envs.get(name, env),
+        self.procs = {name: subprocess.Popen(argv, cwd=PROJECT_ROOT, env=env,
                                              stdout=open(logs / f"{name}.log", "wb"), stderr=subprocess.STDOUT)
                       for name, argv in commands.items()}
 

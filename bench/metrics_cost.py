@@ -18,10 +18,11 @@ import time
 import uuid
 
 from tools.redis_server import RedisServer
-from worker import contract
-from worker.jobstore import JobStore, NewJob
-from worker.redis_client import create_redis
-from worker.settings import Settings
+from jobqueue import contract
+from jobqueue.records import NewJob
+from jobqueue.store import JobStore
+from jobqueue.connections import create_redis
+from jobqueue.settings import Settings
 
 
 def time_transitions(store: JobStore, jobs: int) -> float:
@@ -56,7 +57,7 @@ def main() -> None:
         time_transitions(store, 100)  # warm up: scripts loaded, connections open
         figures = {"jobs": args.jobs, "transition_ms_per_job": round(time_transitions(store, args.jobs), 4)}
         if not args.transitions_only:
-            from web import create_app
+            from web.app import create_app
 
             client = create_app(settings).test_client()
             figures["metrics_ms"] = round(time_endpoint(client, "/metrics", args.scrapes), 3)

@@ -117,10 +117,8 @@ def design(name: str, env: dict[str, str], port: int) -> Iterator[Fleet]:
     gunicorn = [python, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", "2"]
     celery = [python, "-m", "celery"]
     commands = {
-        "service": {"web": [python, "-m", "gunicorn", "--config", "web/gunicorn_conf.py", "web.wsgi:app"],
-                    "worker": [*celery, "-A", "worker.celery_app", "worker", "-Q", "fast", "-c", "2",
-                               "--prefetch-multiplier", "32", "--without-gossip", "--without-mingle",
-                               "-l", "warning"]},
+        "service": {"web": [python, "-m", "gunicorn", "--config", "python:web.gunicorn_conf", "web.wsgi:app"],
+                    "worker": [python, "-m", "worker", "fast", "-l", "warning"]},
         "sync": {"web": [*gunicorn, "bench.sync_app:app"]},
         "naive": {"web": [*gunicorn, "bench.naive_app:app"],
                   "worker": [*celery, "-A", "bench.naive_app:celery", "worker", "-c", "2", "-l", "warning"]},

@@ -23,8 +23,8 @@ from pathlib import Path
 from models.interests.train import train
 from models.manifest import ModelStore
 from tools.redis_server import RedisServer
-from web import create_app
-from worker.settings import Settings
+from web.app import create_app
+from jobqueue.settings import Settings
 
 SIGNUP = {"model": "interests", "input": {"interests": ["surfing", "python", "jazz"], "city": "Lisbon"}}
 KEY = "bench-client-key-000001"

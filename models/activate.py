@@ -50,7 +50,7 @@ def activate(store: ModelStore, name: str, version: str,
 
 def main(argv: list[str] | None = None) -> None:
     """Command line: activate a version, or list a model's versions."""
-    from worker.settings import Settings
+    from jobqueue.settings import Settings
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name")

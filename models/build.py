@@ -43,7 +43,7 @@ def build_missing(store: ModelStore) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> None:
     """Command line entry point."""
-    from worker.settings import Settings
+    from jobqueue.settings import Settings
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model-dir", type=Path, default=None, help="defaults to MODEL_DIR")

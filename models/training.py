@@ -65,6 +65,6 @@ def trainer_parser(description: str, name: str | None) -> argparse.ArgumentParse
 
 def cli_store(args: argparse.Namespace) -> ModelStore:
     """The store a trainer's command line writes into: --model-dir, else MODEL_DIR."""
-    from worker.settings import Settings
+    from jobqueue.settings import Settings
 
     return ModelStore(args.model_dir or Settings.from_env().model_dir)

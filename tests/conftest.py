@@ -19,11 +19,12 @@ from models.iris.train import train as train_iris
 from models.manifest import ModelStore
 from tests.processes import WebProcess, WorkerProcess
 from tools.redis_server import RedisServer
-from web import create_app, waiting
-from worker import contract
-from worker.logs import detach_logging
-from worker.queues import broker_lists
-from worker.settings import Settings
+from web import waiting
+from web.app import create_app
+from jobqueue import contract
+from jobqueue.logs import detach_logging
+from jobqueue.queues import broker_lists
+from jobqueue.settings import Settings
 
 
 # Screenshots the browser test saved (in artifacts/); listed at the end of the run.
@@ -65,19 +66,35 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def settings(redis_server: RedisServer, model_dir: Path) -> Settings:
     # Callbacks go to receivers the tests run on loopback, and are retried within a second.
+    # Two heavy pool processes, so an explanation and a callback delivery run side by side.
     return Settings(redis_url=redis_server.url, model_dir=model_dir, job_ttl_s=3600,
                     fast_time_limit_s=30, heavy_time_limit_s=60, visibility_timeout_s=120,
                     callback_secret=CALLBACK_SECRET, callback_allow_loopback=True, callback_timeout_s=2,
-                    callback_max_attempts=3, callback_backoff_s=0.2, callback_backoff_max_s=1)
+                    callback_max_attempts=3, callback_backoff_s=0.2, callback_backoff_max_s=1,
+                    heavy_concurrency=2)
 
 
 @pytest.fixture(scope="session")
 def worker_process(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerProcess]:
-    """One real Celery worker (prefork; fast, heavy and callbacks queues) for the whole session."""
-    log = tmp_path_factory.mktemp("logs") / "worker.log"
-    worker = WorkerProcess(settings, log_path=log).wait_ready()
-    yield worker
-    worker.stop()
+    """The session's real workers, started as the Procfile starts them; yields the fast one.
+
+    The fast worker has the production pool size and prefetch, so predict jobs
+    go through micro-batching as they do in production; a heavy worker also
+    consumes the callbacks queue, one process fewer on two cores.
+    """
+    logs = tmp_path_factory.mktemp("logs")
+    fast = WorkerProcess(settings, role=contract.Q_FAST, log_path=logs / "fast.log")
+    heavy = WorkerProcess(settings, role=contract.Q_HEAVY, queues=f"{contract.Q_HEAVY},{contract.Q_CALLBACKS}",
+                          log_path=logs / "heavy.log")
+    try:
+        fast.wait_ready()
+        heavy.wait_ready()
+        yield fast
+    finally:
+        for worker in (fast, heavy):
+            worker.proc.terminate()  # both warm shutdowns at once
+        for worker in (fast, heavy):
+            worker.stop()
 
 
 @pytest.fixture(scope="session")
@@ -96,7 +113,7 @@ def clean_redis(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     server: RedisServer = request.getfixturevalue("redis_server")
     client = redis_lib.Redis.from_url(server.url)
-    for db in (0, 1, 2):
+    for db in (0, 1, 2, 3):
         scoped = client if db == 0 else redis_lib.Redis.from_url(server.url.rsplit("/", 1)[0] + f"/{db}")
         keys = [k for k in scoped.scan_iter(contract.PREFIX + "*")
                 if not k.startswith(contract.workers_key("").encode())]

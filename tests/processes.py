@@ -1,7 +1,6 @@
 """Starting and stopping the service's real processes (Celery workers, gunicorn) for tests."""
 from __future__ import annotations
 
-import dataclasses
 import os
 import signal
 import subprocess
@@ -16,16 +15,13 @@ import psutil
 import redis
 
 from tools.redis_server import free_port
-from worker import contract
-from worker.settings import PROJECT_ROOT, Settings
+from jobqueue import contract
+from jobqueue.settings import PROJECT_ROOT, Settings
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
-    """The environment variables that make a process use ``settings`` (each field's upper-cased name)."""
-    env = dict(os.environ)
-    env.update({field.name.upper(): str(getattr(settings, field.name)) for field in dataclasses.fields(settings)})
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
+    """The environment that makes a process use ``settings``."""
+    return {**os.environ, **settings.as_env(), "PYTHONUNBUFFERED": "1"}
 
 
 def eventually(condition: Callable[[], object], timeout_s: float = 20.0, interval_s: float = 0.05,
@@ -53,17 +49,23 @@ def terminate(proc: subprocess.Popen, timeout_s: float) -> None:
 
 
 class WorkerProcess:
-    """A real ``celery worker`` subprocess (prefork pool), as the Procfile runs it."""
+    """A real worker subprocess (prefork pool), started as the Procfile starts one: ``python -m worker ROLE``.
 
-    def __init__(self, settings: Settings, queues: str = "fast,heavy,callbacks", concurrency: int = 2,
-                 log_path: Path | None = None, extra_args: tuple[str, ...] = ()) -> None:
+    The role's pool size and prefetch come from ``settings``; ``queues``,
+    ``concurrency`` and ``prefetch`` override them for tests that need to.
+    """
+
+    def __init__(self, settings: Settings, role: str = "fast", queues: str | None = None,
+                 concurrency: int | None = None, prefetch: int | None = None, log_path: Path | None = None,
+                 extra_args: tuple[str, ...] = ()) -> None:
         self.settings = settings
-        self.queues = queues
+        self.queues = queues or role
         self.hostname = f"test-{uuid.uuid4().hex[:8]}@localhost"
         self.log_path = log_path
-        argv = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker",
-                "-Q", queues, "-n", self.hostname, "-P", "prefork", "-c", str(concurrency),
-                "--prefetch-multiplier", "1", "--without-gossip", "--without-mingle", "-l", "info", *extra_args]
+        overrides = [*(["-Q", queues] if queues else []), *(["-c", str(concurrency)] if concurrency else []),
+                     *(["--prefetch-multiplier", str(prefetch)] if prefetch else [])]
+        argv = [sys.executable, "-m", "worker", role, "-n", self.hostname, "-P", "prefork", "-l", "info",
+                *overrides, *extra_args]
         self._log = open(log_path, "ab") if log_path else subprocess.DEVNULL
         # Its own process group, like a dyno's: a test can signal the worker and its pool at once.
         self.proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, env=settings_env(settings),
@@ -114,7 +116,7 @@ class WebProcess:
         self.log_path = log_path
         env = settings_env(settings)
         env.update({"PORT": str(self.port), "WEB_CONCURRENCY": str(workers), "WEB_THREADS": "4"})
-        argv = [sys.executable, "-m", "gunicorn", "--config", "web/gunicorn_conf.py", "--bind",
+        argv = [sys.executable, "-m", "gunicorn", "--config", "python:web.gunicorn_conf", "--bind",
                 f"127.0.0.1:{self.port}", "web.wsgi:app"]
         self._log = open(log_path, "ab")
         self.proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)

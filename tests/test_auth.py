@@ -9,8 +9,9 @@ from flask import Blueprint, jsonify
 from flask.testing import FlaskClient
 
 from tests.conftest import ACME, ACME_ROTATED, GLOBEX, OPS, SIGNUP, bearer
-from web import auth, create_app
-from worker.settings import Settings
+from web import auth
+from web.app import create_app
+from jobqueue.settings import Settings
 
 
 @pytest.mark.parametrize("method,path", [("POST", "/jobs"), ("GET", "/jobs"), ("GET", "/jobs/" + "0" * 32),

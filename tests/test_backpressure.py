@@ -7,11 +7,11 @@ import redis as redis_lib
 
 from tests.conftest import ACME, GLOBEX, SIGNUP, bearer
 from tests.redis_monitor import commands_sent
-from web import create_app
-from worker import contract
-from worker.celery_app import create_celery
-from worker.queues import broker_lists
-from worker.settings import Settings
+from web.app import create_app
+from jobqueue import contract
+from jobqueue.celery_client import create_celery_client
+from jobqueue.queues import broker_lists
+from jobqueue.settings import Settings
 
 EXPLAIN_ONE = {"model": "credit", "task": "explain", "input": {"customer_id": 100002}}
 
@@ -34,7 +34,7 @@ def test_full_queue_is_429_with_retry_after_and_records_nothing(idle_settings: S
 
 def test_messages_waiting_at_any_priority_count_toward_the_depth(idle_settings: Settings) -> None:
     # kombu keeps prioritised messages in lists of their own beside the queue's.
-    create_celery(idle_settings).send_task(contract.PREDICT, kwargs={"job_id": "0" * 32},
+    create_celery_client(idle_settings).send_task(contract.PREDICT, kwargs={"job_id": "0" * 32},
                                            queue=contract.Q_FAST, priority=9)
     broker = redis_lib.Redis.from_url(idle_settings.redis_url)
     assert broker.llen(contract.Q_FAST) == 0 and _waiting(idle_settings, contract.Q_FAST) == 1

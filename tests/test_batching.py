@@ -14,12 +14,12 @@ from tests.conftest import SIGNUP
 from tests.processes import WorkerProcess, eventually
 from tests.redis_monitor import commands_sent
 from tools.redis_server import RedisServer
-from web import create_app
-from worker import contract
-from worker.batch import run_batch
-from worker.jobstore import NewJob
+from web.app import create_app
+from jobqueue import contract
+from worker.batch_runner import run_batch
+from jobqueue.records import NewJob
 from worker.runtime import Runtime
-from worker.settings import Settings
+from jobqueue.settings import Settings
 
 
 def _signups(n: int) -> list[dict]:
@@ -34,8 +34,7 @@ def test_waiting_jobs_are_scored_in_batches_with_correct_results(settings: Setti
     records = _signups(40)
     ids = [client.post("/jobs", json={"model": "interests", "input": r}).json["id"] for r in records]
     log = tmp_path / "worker.log"
-    worker = WorkerProcess(batch_settings, queues=contract.Q_FAST, concurrency=1, log_path=log,
-                           extra_args=("--prefetch-multiplier", "64"))
+    worker = WorkerProcess(batch_settings, role=contract.Q_FAST, concurrency=1, prefetch=64, log_path=log)
     try:
         worker.wait_ready()
 

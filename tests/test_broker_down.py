@@ -8,8 +8,8 @@ import redis as redis_lib
 
 from tests.conftest import SIGNUP
 from tools.redis_server import RedisServer
-from web import create_app
-from worker.settings import Settings
+from web.app import create_app
+from jobqueue.settings import Settings
 
 
 def test_redis_down_at_submit_is_503_fast_and_accepts_nothing(model_dir: Path, tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ from kombu import Queue
 from kombu.transport import redis as kombu_redis
 
 from tests.redis_monitor import commands_sent
-from worker import broker_transport
+from worker import kombu_transport
 from worker.celery_app import create_celery
-from worker.settings import Settings
+from jobqueue.settings import Settings
 
 
 def _queue_holding(connection: Any, queue: Queue, numbers: list[int]) -> Any:
@@ -24,9 +24,9 @@ def _queue_holding(connection: Any, queue: Queue, numbers: list[int]) -> Any:
 def test_plain_redis_urls_use_the_client_reusing_transport(idle_settings: Settings) -> None:
     app = create_celery(idle_settings)
     with app.connection_for_read() as connection:
-        assert type(connection.transport) is broker_transport.Transport
+        assert type(connection.transport) is kombu_transport.Transport
         channel = connection.default_channel
-        assert isinstance(channel, broker_transport.Channel)
+        assert isinstance(channel, kombu_transport.Channel)
         first = channel._create_client()
         assert channel._create_client() is first
         # A new pool (a reconnect, or the pool dropped after a fork) gets a client of its own.
@@ -67,7 +67,7 @@ def test_acks_together_reach_redis_as_one_transaction_at_the_end_of_the_block(id
         messages = [simple.get(timeout=5) for _ in range(3)]
         client.ping(), messages[0].channel.client.ping()  # connections open before MONITOR starts
         with commands_sent(idle_settings.redis_url) as sent:
-            with broker_transport.acks_together(messages[0].channel):
+            with kombu_transport.acks_together(messages[0].channel):
                 for message in messages:
                     message.ack()
                 unacked_inside_the_block = client.hlen("unacked")

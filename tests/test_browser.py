@@ -18,8 +18,8 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from tests.conftest import ACME, API_KEYS, SCREENSHOTS
 from tests.processes import WebProcess, WorkerProcess
 from tests.servers import serve_app
-from web import create_app
-from worker.settings import PROJECT_ROOT, Settings
+from web.app import create_app
+from jobqueue.settings import PROJECT_ROOT, Settings
 
 ARTIFACTS = PROJECT_ROOT / "artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

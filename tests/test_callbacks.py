@@ -17,10 +17,10 @@ from scoring_client import SIGNATURE_HEADER, verify_signature
 from tests.conftest import CALLBACK_SECRET, SIGNUP
 from tests.processes import eventually
 from tests.servers import Receiver
-from web import create_app
-from worker import contract
+from web.app import create_app
+from jobqueue import contract
 from worker.runtime import Runtime
-from worker.settings import Settings
+from jobqueue.settings import Settings
 
 
 def _submit(client: FlaskClient, url: str) -> dict[str, Any]:

@@ -10,9 +10,9 @@ import requests
 from scoring_client import ApiError, JobTimeout, ScoringClient, sign, verify_signature
 from tests.conftest import ACME, GLOBEX, SIGNUP
 from tests.servers import serve_app
-from web import create_app
-from worker import contract
-from worker.settings import Settings
+from web.app import create_app
+from jobqueue import contract
+from jobqueue.settings import Settings
 
 
 def test_submit_and_wait_for_the_result(settings: Settings, worker_process: object) -> None:

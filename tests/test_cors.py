@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import ACME, bearer
-from web import create_app
-from worker.settings import Settings
+from web.app import create_app
+from jobqueue.settings import Settings
 
 APP_ORIGIN = "https://app.example.com"
 PREFLIGHT = {"Origin": APP_ORIGIN, "Access-Control-Request-Method": "POST",

@@ -13,9 +13,9 @@ from models.credit import dataset
 from models.manifest import ModelStore
 from tests.conftest import SIGNUP
 from tests.processes import WorkerProcess, eventually
-from web import create_app
-from worker import contract
-from worker.settings import Settings
+from web.app import create_app
+from jobqueue import contract
+from jobqueue.settings import Settings
 
 CUSTOMER = dataset.FIRST_ID
 PREDICT = {"model": "credit", "input": {"customer_id": CUSTOMER}, "params": {"threshold": 0.6}}
@@ -156,7 +156,7 @@ def split_workers(settings: Settings, tmp_path: Path) -> Iterator[Settings]:
     own = settings.replace(redis_url=settings.redis_url.rsplit("/", 1)[0] + "/3", explain_chunk_rows=1)
     broker = redis_lib.Redis.from_url(own.redis_url)
     broker.flushdb()
-    workers = [WorkerProcess(own, queues=queue, concurrency=1, log_path=tmp_path / f"{queue}.log")
+    workers = [WorkerProcess(own, role=queue, concurrency=1, log_path=tmp_path / f"{queue}.log")
                for queue in (contract.Q_FAST, contract.Q_HEAVY)]
     try:
         for worker in workers:

@@ -10,8 +10,8 @@ from flask.testing import FlaskClient
 from models.credit import dataset
 from models.manifest import ModelStore
 from tests.conftest import CREDIT_CUSTOMERS
-from web import create_app
-from worker.settings import Settings
+from web.app import create_app
+from jobqueue.settings import Settings
 
 
 def test_customers_page_in_id_order_until_the_cursor_runs_out(idle_client: FlaskClient) -> None:

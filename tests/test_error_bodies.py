@@ -6,8 +6,9 @@ from typing import Any
 from flask import Flask
 
 from tests.conftest import ACME, SIGNUP, bearer
-from web import auth, create_app
-from worker.settings import Settings
+from web import auth
+from web.app import create_app
+from jobqueue.settings import Settings
 
 
 def _assert_error_body(response: Any, status: int, type_: str) -> None:

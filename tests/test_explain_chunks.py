@@ -10,11 +10,13 @@ import pytest
 import redis as redis_lib
 from flask.testing import FlaskClient
 
-from worker import chunked, contract
+from jobqueue import contract
+from worker import chunked
 from worker.errors import JobCanceled
-from worker.runner import JobContext, run_job
+from worker.context import JobContext
+from worker.runner import run_job
 from worker.runtime import Runtime
-from worker.settings import Settings
+from jobqueue.settings import Settings
 
 GLOBAL = {"model": "credit", "task": "explain", "params": {"scope": "global", "sample_size": 2000}}
 

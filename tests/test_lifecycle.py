@@ -16,9 +16,9 @@ from models.tabular import predict as tabular_predict
 from models.tabular.train_csv import main as train_csv
 from tests.conftest import clone_version, write_clinic_table
 from tests.processes import WorkerProcess
-from web import create_app
-from worker.celery_app import create_celery
-from worker.settings import Settings
+from web.app import create_app
+from jobqueue.celery_client import create_celery_client
+from jobqueue.settings import Settings
 
 FLOWER = {"SepalLengthCm": 6.0, "SepalWidthCm": 2.9, "PetalLengthCm": 4.6, "PetalWidthCm": 1.5}
 IRIS = {"model": "iris", "input": FLOWER}
@@ -73,7 +73,7 @@ def test_activation_reaches_the_running_worker_while_queued_and_pinned_jobs_keep
     assert (warm["model_version"], warm["result"]) == (first, answers[first])
 
     # Hold the fast queue so that these jobs surely run after the rollout.
-    control, host = create_celery(lifecycle.settings).control, [lifecycle.worker.hostname]
+    control, host = create_celery_client(lifecycle.settings).control, [lifecycle.worker.hostname]
     assert control.cancel_consumer("fast", destination=host, reply=True, timeout=5)
     try:
         before = client.post("/jobs", json=IRIS).json

@@ -9,8 +9,8 @@ import requests
 from flask.testing import FlaskClient
 
 from tests.processes import WebProcess, WorkerProcess, eventually
-from web import create_app
-from worker.settings import Settings
+from web.app import create_app
+from jobqueue.settings import Settings
 
 # Feature values no other part of the suite uses, so finding them in a log means this test leaked them.
 WHAT_IF = {"model": "credit", "input": {"features": {"AMT_INCOME_TOTAL": 987654.321, "AMT_CREDIT": 13579.2468}}}

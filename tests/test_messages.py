@@ -8,10 +8,10 @@ import redis as redis_lib
 from flask.testing import FlaskClient
 
 from tests.conftest import SIGNUP
-from worker import contract
-from worker.celery_app import create_celery
-from worker.messages import job_message
-from worker.settings import Settings
+from jobqueue import contract
+from jobqueue.celery_client import create_celery_client
+from jobqueue.messages import job_message
+from jobqueue.settings import Settings
 
 
 def _shape(value: object) -> object:
@@ -22,7 +22,7 @@ def _shape(value: object) -> object:
 
 
 def test_prebuilt_message_matches_what_kombu_publishes(idle_settings: Settings) -> None:
-    app = create_celery(idle_settings)
+    app = create_celery_client(idle_settings)
     client = redis_lib.Redis.from_url(idle_settings.redis_url)
     app.send_task(contract.PREDICT, kwargs={"job_id": "a" * 32}, task_id="a" * 32, queue=contract.Q_FAST,
                   retry=False)
@@ -36,7 +36,7 @@ def test_prebuilt_message_matches_what_kombu_publishes(idle_settings: Settings) 
 
 
 def test_each_message_carries_its_own_job_and_delivery_tag(idle_settings: Settings) -> None:
-    app = create_celery(idle_settings)
+    app = create_celery_client(idle_settings)
     first, second = (json.loads(job_message(app, contract.PREDICT, i * 32, contract.Q_FAST)) for i in "bc")
     assert first["headers"]["id"] == "b" * 32 and second["headers"]["id"] == "c" * 32
     assert json.loads(base64.b64decode(second["body"]))[1] == {"job_id": "c" * 32}

@@ -9,10 +9,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import SIGNUP
 from tests.processes import WebProcess, WorkerProcess
-from worker import contract
+from jobqueue import contract
 from worker.runner import run_job
 from worker.runtime import Runtime
-from worker.settings import Settings
+from jobqueue.settings import Settings
 
 Samples = dict[tuple[str, frozenset], float]
 

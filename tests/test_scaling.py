@@ -11,8 +11,8 @@ from tests.conftest import SIGNUP
 from tests.processes import settings_env
 from worker.runner import run_job
 from worker.runtime import Runtime
-from worker.scaling import suggest
-from worker.settings import PROJECT_ROOT, Settings
+from jobqueue.scaling import suggest
+from jobqueue.settings import PROJECT_ROOT, Settings
 
 BOUNDS = Settings(scale_min_workers=1, scale_max_workers=20)
 
@@ -54,12 +54,12 @@ def test_scaling_endpoint_and_scale_command_report_the_same_backlog(idle_client:
     assert fast["target_wait_s"] == idle_settings.fast_target_wait_s
 
     env = settings_env(idle_settings)
-    printed = subprocess.run([sys.executable, "-m", "worker.scale", "--json"], cwd=PROJECT_ROOT, env=env,
+    printed = subprocess.run([sys.executable, "-m", "tools.scale", "--json"], cwd=PROJECT_ROOT, env=env,
                              capture_output=True, text=True, timeout=60)
     assert printed.returncode == 0, printed.stderr
     command = json.loads(printed.stdout)["queues"]["fast"]
     for field in ("depth", "workers", "suggested_workers", "mean_job_s", "target_wait_s"):
         assert command[field] == fast[field], field
-    only = subprocess.run([sys.executable, "-m", "worker.scale", "--queue", "fast"], cwd=PROJECT_ROOT, env=env,
+    only = subprocess.run([sys.executable, "-m", "tools.scale", "--queue", "fast"], cwd=PROJECT_ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
     assert only.stdout.strip() == str(fast["suggested_workers"])

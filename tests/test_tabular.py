@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from models.catalog import InputInvalid, validate_job
+from models.validation import InputInvalid, validate_job
 from models.iris.train import train as train_iris
 from models.manifest import ModelStore
 from models.registry import Registry

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from models.catalog import InputInvalid, validate_job
+from models.validation import InputInvalid, validate_job
 from models.manifest import ModelStore
 
 

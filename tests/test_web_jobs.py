@@ -8,9 +8,9 @@ import redis as redis_lib
 from flask.testing import FlaskClient
 
 from tests.conftest import SIGNUP
-from web import create_app
-from worker import contract
-from worker.settings import Settings
+from web.app import create_app
+from jobqueue import contract
+from jobqueue.settings import Settings
 
 
 def _queued_messages(settings: Settings, queue: str = contract.Q_FAST) -> int:

@@ -9,12 +9,13 @@ from flask.testing import FlaskClient
 
 from models.manifest import ModelStore
 from tests.conftest import SIGNUP
-from web import create_app
+from web.app import create_app
 from worker import handlers
 from worker.errors import JobCanceled
-from worker.runner import JobContext, run_job
+from worker.context import JobContext
+from worker.runner import run_job
 from worker.runtime import Runtime
-from worker.settings import Settings
+from jobqueue.settings import Settings
 
 
 def test_worker_skips_a_job_canceled_while_queued(idle_client: FlaskClient, idle_settings: Settings) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit, urlunsplit
 
+from jobqueue.settings import Settings
 from tools.redis_server import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,10 +53,9 @@ def _redacted(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def _child_env(redis_url: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env["REDIS_URL"] = redis_url
-    env["PORT"] = env.get("PORT") or "8000"
+def _child_env(settings: Settings) -> dict[str, str]:
+    """The children's environment: every setting spelled out, so each process reads the same ones."""
+    env = {**os.environ, **settings.as_env()}
     # Procfile commands are found on PATH, and `.venv/bin/python -m ...` does
     # not put the venv's bin directory there.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
@@ -64,12 +64,12 @@ def _child_env(redis_url: str) -> dict[str, str]:
     return env
 
 
-def _print_banner(env: dict[str, str], server: RedisServer | None) -> None:
+def _print_banner(settings: Settings, server: RedisServer | None) -> None:
     where = f"private, data in {REDIS_DIR.relative_to(ROOT)}/" if server else "from REDIS_URL"
     print(
         "\n"
-        f"  Scoring service  http://127.0.0.1:{env['PORT']}\n"
-        f"  Redis            {_redacted(env['REDIS_URL'])} ({where})\n"
+        f"  Scoring service  http://127.0.0.1:{settings.port}\n"
+        f"  Redis            {_redacted(settings.redis_url)} ({where})\n"
         "  Stop             Ctrl-C (or SIGTERM); everything started here is stopped\n",
         flush=True,
     )
@@ -116,18 +116,16 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signum, signal.default_int_handler)
     server: RedisServer | None = None
     try:
-        redis_url = os.environ.get("REDIS_URL")
-        if not redis_url:
-            port = int(os.environ.get("REDIS_PORT") or free_port())
-            server = RedisServer(port=port, data_dir=REDIS_DIR, appendonly=True)
+        settings = Settings.from_env()
+        if "redis_url" not in settings.model_fields_set:  # no REDIS_URL: a private Redis
+            server = RedisServer(port=settings.redis_port or free_port(), data_dir=REDIS_DIR, appendonly=True)
             server.start()
-            redis_url = server.url
-        env = _child_env(redis_url)
-        _print_banner(env, server)
-        return _run_honcho(env, processes)
+            settings = settings.replace(redis_url=server.url)
+        _print_banner(settings, server)
+        return _run_honcho(_child_env(settings), processes)
     except KeyboardInterrupt:
         return 0
-    except RuntimeError as exc:
+    except (RuntimeError, ValueError) as exc:
         print(f"run_local: {exc}", file=sys.stderr)
         return 1
     finally:

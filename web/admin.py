@@ -13,8 +13,8 @@ from flask import Blueprint, Response, current_app, jsonify
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from models.activate import ActivationRefused, activate
-from models.catalog import field_errors
-from models.manifest import NAME_RE, VERSION_RE
+from models.manifest import VERSION_RE
+from models.validation import field_errors
 from web import auth
 from web.errors import ApiError
 from web.jobs import parse_json_body
@@ -37,8 +37,7 @@ class ActivateRequest(BaseModel):
 def set_active_version(name: str) -> Response:
     """Serve another version to new jobs; queued and running jobs keep the version they were given."""
     catalog = current_app.extensions["catalog"]
-    if not NAME_RE.match(name) or name not in catalog.store.names():
-        raise ApiError(404, "unknown_model", f"no model named {name!r}; GET /models lists them")
+    catalog.require(name)
     try:
         wanted = ActivateRequest.model_validate(parse_json_body())
     except ValidationError as exc:

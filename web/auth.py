@@ -22,7 +22,7 @@ from flask import Blueprint, Flask, current_app, g, request
 
 from web.api_keys import ADMIN, CLIENT, ApiKey, identify, parse_api_keys
 from web.errors import ApiError
-from worker.settings import Settings
+from jobqueue.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -40,13 +40,17 @@ class ModelCatalog:
         self._resolved[(name, version)] = (time.monotonic() + RESOLVED_TTL_S, stamp, manifest)
         return manifest
 
-    def _resolve(self, name: str, version: str | None) -> Manifest:
+    def require(self, name: str) -> None:
+        """ApiError 404 unless a model called ``name`` has a stored version."""
         try:
-            known = name in self.store.names()
+            known = bool(NAME_RE.match(name)) and name in self.store.names()
         except ArtifactRefused:
             known = False
         if not known:
             raise ApiError(404, "unknown_model", f"no model named {name!r}; GET /models lists them")
+
+    def _resolve(self, name: str, version: str | None) -> Manifest:
+        self.require(name)
         if version is not None and version not in self.store.versions(name):
             raise ApiError(404, "unknown_model_version",
                            f"model {name!r} has no version {version!r}; GET /models/{name} lists them")

@@ -10,11 +10,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify
 
 from models.credit import customers
 from models.manifest import ArtifactRefused
 from web.errors import ApiError
+from web.pagination import page_args
 
 bp = Blueprint("customers", __name__)
 
@@ -46,17 +47,7 @@ def _private(body: dict[str, Any]) -> Response:
 @bp.get("/customers")
 def list_customers() -> Response:
     """A page of customers in id order; ``next_cursor`` continues after the last one."""
-    details = []
-    try:
-        limit = int(request.args.get("limit", 20))
-        if not 1 <= limit <= 100:
-            raise ValueError
-    except ValueError:
-        details.append({"field": "limit", "type": "out_of_range", "message": "an integer from 1 to 100"})
-        limit = 20
-    cursor = request.args.get("cursor") or None
-    if cursor is not None and not CURSOR_RE.fullmatch(cursor):
-        details.append({"field": "cursor", "type": "invalid", "message": "use next_cursor from a previous page"})
+    limit, cursor, details = page_args(CURSOR_RE)
     if details:
         raise ApiError(422, "validation_error", "invalid query parameters", details)
     path, id_column = _table()

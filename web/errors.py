@@ -9,7 +9,7 @@ from flask import Flask, Response, jsonify
 from kombu.exceptions import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from worker.logs import exception_fields
+from jobqueue.logs import exception_fields
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,10 @@
-"""Gunicorn settings for the web process, tunable through the environment."""
-import os
+"""Gunicorn settings for the web process, taken from the service's Settings (``gunicorn -c python:web.gunicorn_conf``)."""
+from __future__ import annotations
 
 from gunicorn import glogging
 
-from worker.logs import gunicorn_logconfig
+from jobqueue.logs import gunicorn_logconfig
+from jobqueue.settings import Settings
 
 
 class AppLogsRequests(glogging.Logger):
@@ -18,21 +19,23 @@ class AppLogsRequests(glogging.Logger):
         return False
 
 
-bind = f"0.0.0.0:{os.environ.get('PORT') or '8000'}"
-workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
+_settings = Settings.from_env()
+
+bind = f"0.0.0.0:{_settings.port}"
+workers = _settings.web_concurrency
 # POST /jobs?wait=N long-polls for up to 30 s and a waiting request holds a
 # thread, so threads bound the number of concurrent long-polls per process
 # (docs/performance.md compares this with gevent).
-worker_class = os.environ.get("WEB_WORKER_CLASS") or "gthread"
-threads = int(os.environ.get("WEB_THREADS") or 32)
+worker_class = _settings.web_worker_class
+threads = _settings.web_threads
 # Above the longest allowed wait, so a long poll is never taken for a hang.
-timeout = 60
+timeout = int(_settings.max_wait_s) + 30
 # Platforms send SIGKILL 30 s after SIGTERM; finish in-flight requests before that.
 graceful_timeout = 25
 # The app logs each request as a JSON line (web/requestlog.py), so gunicorn's
 # access log is off, and its own messages are JSON too.
 accesslog = None
 logger_class = AppLogsRequests
-logconfig_dict = gunicorn_logconfig()
+logconfig_dict = gunicorn_logconfig(_settings.log_level)
 # Each worker builds its own app (and Redis connections) after the fork.
 preload_app = False

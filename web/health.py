@@ -7,7 +7,7 @@ from typing import Any
 import redis
 from flask import Blueprint, Response, current_app, jsonify
 
-from worker import contract, queues
+from jobqueue import contract, queues
 
 bp = Blueprint("health", __name__)
 

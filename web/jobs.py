@@ -10,12 +10,14 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from pydantic import ValidationError
 
-from models.catalog import field_errors
+from jobqueue import contract
+from jobqueue.celery_client import send_callback
+from jobqueue.view import job_view
+from models.validation import field_errors
 from web import auth
 from web.errors import ApiError
+from web.pagination import page_args
 from web.schemas import JobRequest
-from worker import callbacks, contract
-from worker.jobview import job_view
 
 bp = Blueprint("jobs", __name__)
 log = logging.getLogger(__name__)
@@ -125,7 +127,7 @@ def cancel_job(job_id: str) -> Response:
                                         "model_version": record["model_version"], "queue": record["queue"],
                                         "task": record["task"], "status": contract.CANCELED})
     if canceled.callback_due:
-        callbacks.schedule(_ext("celery"), job_id)
+        send_callback(_ext("celery"), job_id)
     if record["status"] == contract.CANCELED:
         return _job_response(record, 200)
     raise ApiError(409, "not_cancelable", f"the job is already {record['status']}; only queued jobs, and running "
@@ -136,20 +138,10 @@ def cancel_job(job_id: str) -> Response:
 def list_jobs() -> Response:
     """Recent jobs, newest first: the prediction history."""
     args = request.args
-    details = []
+    limit, cursor, details = page_args(CURSOR_RE)
     status = args.get("status") or None
     if status is not None and status not in contract.STATUSES:
-        details.append({"field": "status", "type": "enum", "message": "one of " + ", ".join(contract.STATUSES)})
-    try:
-        limit = int(args.get("limit", 20))
-        if not 1 <= limit <= 100:
-            raise ValueError
-    except ValueError:
-        details.append({"field": "limit", "type": "out_of_range", "message": "an integer from 1 to 100"})
-        limit = 20
-    cursor = args.get("cursor") or None
-    if cursor is not None and not CURSOR_RE.fullmatch(cursor):
-        details.append({"field": "cursor", "type": "invalid", "message": "use next_cursor from a previous page"})
+        details.insert(0, {"field": "status", "type": "enum", "message": "one of " + ", ".join(contract.STATUSES)})
     if details:
         raise ApiError(422, "validation_error", "invalid query parameters", details)
     records, next_cursor = _ext("jobs").list(model=args.get("model") or None, status=status,

@@ -1,7 +1,7 @@
 """GET /metrics (Prometheus text) and GET /scaling (the autoscaling signal), both computed from Redis.
 
 Nothing is counted in this process: the job store's transitions keep the
-counters in Redis (worker/jobmetrics.py), so any gunicorn worker of any web
+counters in Redis (jobqueue/metrics.py), so any gunicorn worker of any web
 host answers with the same numbers. Neither endpoint shows customer data.
 """
 from __future__ import annotations
@@ -16,9 +16,9 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from worker import contract, jobmetrics, queues
-from worker.scaling import queue_signal, scaling_signal
-from worker.settings import Settings
+from jobqueue import contract, metrics, queues
+from jobqueue.scaling import queue_signal, scaling_signal
+from jobqueue.settings import Settings
 
 bp = Blueprint("metrics", __name__)
 
@@ -31,7 +31,7 @@ class RedisJobCollector(Collector):
         self.settings = settings
 
     def collect(self) -> Iterator[Metric]:
-        counted = jobmetrics.read_metrics(self.client)
+        counted = metrics.read_metrics(self.client)
         jobs = CounterMetricFamily("scoring_jobs", "Jobs that ended, by model, task and final status",
                                    labels=["model", "task", "status"])
         for labels, value in sorted(counted.jobs.items()):
@@ -70,7 +70,7 @@ class RedisJobCollector(Collector):
             state = queues.read_queue(self.client, queue, now)
             depth.add_metric([queue], state.depth)
             workers.add_metric([queue], state.workers)
-            if queue in jobmetrics.JOB_QUEUES:
+            if queue in contract.JOB_QUEUES:
                 signal = queue_signal(self.client, self.settings, queue, now, state)
                 for name, family in per_job_queue.items():
                     family.add_metric([queue], getattr(signal, name))
@@ -89,7 +89,7 @@ def _registry() -> CollectorRegistry:
 
 
 @bp.get("/metrics")
-def metrics() -> Response:
+def prometheus_metrics() -> Response:
     """Prometheus text (or OpenMetrics, if asked); a 503 when Redis is unreachable: a failed scrape."""
     encode, content_type = choose_encoder(request.headers.get("Accept", ""))
     return Response(encode(_registry()), headers={"Content-Type": content_type})

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from models.manifest import NAME_RE
-from web.errors import ApiError
 
 bp = Blueprint("models", __name__)
 
@@ -20,6 +18,5 @@ def list_models() -> Response:
 def get_model(name: str) -> Response:
     """One model: versions, input schema, parameters per task, metrics and details."""
     catalog = current_app.extensions["catalog"]
-    if not NAME_RE.match(name) or name not in catalog.store.names():
-        raise ApiError(404, "unknown_model", f"no model named {name!r}; GET /models lists them")
+    catalog.require(name)
     return jsonify(catalog.describe(name, full=True))

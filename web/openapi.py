@@ -16,8 +16,8 @@ from models.kinds import KINDS
 from web import auth, customers, jobs
 from web.admin import ActivateRequest
 from web.schemas import CallbackState, Customer, CustomerList, ErrorBody, Job, JobList, JobRequest
-from worker import contract
-from worker.scaling import QueueSignal
+from jobqueue import contract
+from jobqueue.scaling import QueueSignal
 
 bp = Blueprint("openapi", __name__)
 

@@ -5,7 +5,7 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from worker import contract
+from jobqueue import contract
 
 Status = Literal["queued", "running", "succeeded", "failed", "canceled"]
 assert set(contract.STATUSES) == set(Status.__args__)  # the two vocabularies must not drift
@@ -48,7 +48,7 @@ class JobRequest(BaseModel):
 
     @model_validator(mode="after")
     def _at_most_one_input(self) -> "JobRequest":
-        # Whether the task needs input at all is the model's call (models.catalog.validate_job).
+        # Whether the task needs input at all is the model's call (models.validation.validate_job).
         if self.input is not None and self.inputs is not None:
             raise ValueError("give one of 'input' (one record) or 'inputs' (a batch), not both")
         return self

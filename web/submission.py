@@ -1,25 +1,34 @@
-"""Turning a validated request into a recorded, queued job, or into nothing at all."""
+"""Turning a validated request into a recorded, queued job, or into nothing at all.
+
+Admission (a full queue, a tenant over its rate) is checked by the job store's
+create script in the same round trip that records the job, so it costs no
+extra trip and a refused request leaves nothing behind. Under concurrent
+submissions the depth limit is exact (the script is atomic); the rate counts
+refused attempts too, as a fixed window does.
+"""
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+import math
 import time
 import uuid
 from typing import Any
 
 from celery import Celery
 
-from models.catalog import InputInvalid, validate_job
-from web.admission import Admission
+from jobqueue import contract
+from jobqueue.callback_targets import UnsafeCallbackUrl, check_callback_url
+from jobqueue.messages import job_message
+from jobqueue.queues import broker_lists
+from jobqueue.records import IdempotencyConflict, Limits, NewJob, Refused
+from jobqueue.settings import Settings
+from jobqueue.store import JobStore
+from models.validation import InputInvalid, validate_job
 from web.catalog import ModelCatalog
 from web.errors import ApiError
 from web.schemas import JobRequest
-from worker import contract
-from worker.callback_urls import UnsafeCallbackUrl, check_callback_url
-from worker.jobstore import IdempotencyConflict, JobStore, NewJob, Refused
-from worker.messages import job_message
-from worker.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +42,13 @@ def body_fingerprint(body: Any) -> str:
 class Submitter:
     """Validates against the model, then admits, records and queues the job in one atomic Redis call."""
 
-    def __init__(self, settings: Settings, jobs: JobStore, celery: Celery, catalog: ModelCatalog,
-                 admission: Admission) -> None:
+    def __init__(self, settings: Settings, jobs: JobStore, celery: Celery, catalog: ModelCatalog) -> None:
         self.settings = settings
         self.jobs = jobs
         self.celery = celery
         self.catalog = catalog
-        self.admission = admission
+        self.max_depth = {contract.Q_FAST: settings.max_queue_depth_fast,
+                          contract.Q_HEAVY: settings.max_queue_depth_heavy}
 
     def submit(self, request: JobRequest, body: Any, idempotency_key: str | None,
                tenant: str = "", job_id: str | None = None) -> tuple[dict[str, Any], bool]:
@@ -76,9 +85,9 @@ class Submitter:
         )
         now = time.time()
         try:
-            record, created = self.jobs.create(new, self.admission.limits(tenant, queue, now))
+            record, created = self.jobs.create(new, self.limits(tenant, queue, now))
         except Refused as exc:
-            raise self.admission.refusal(exc, queue, now) from exc
+            raise self.refusal(exc, queue, now) from exc
         except IdempotencyConflict as exc:
             raise ApiError(409, "idempotency_conflict",
                            f"this Idempotency-Key was already used with a different body (job {exc.job_id}); "
@@ -87,6 +96,30 @@ class Submitter:
             log.info("job_queued", extra={"job_id": new.id, "model": new.model, "model_version": new.model_version,
                                           "queue": new.queue, "task": new.task, "status": contract.QUEUED})
         return record, created
+
+    def limits(self, tenant: str, queue: str, now: float) -> Limits:
+        """The admission limits of a submission at ``now`` (epoch seconds).
+
+        The rate counts a tenant's submissions per fixed window; the open
+        service (tenant "") has no key to count against, so only depth applies.
+        """
+        rate, window_s = (self.settings.rate_limit_per_key if tenant else 0), self.settings.rate_limit_window_s
+        max_depth = self.max_depth.get(queue, 0)
+        return Limits(
+            rate=rate, rate_key=contract.rate_key(tenant, int(now // window_s)) if rate else "-",
+            rate_ttl_s=window_s + 1, max_depth=max_depth,
+            depth_lists=tuple(broker_lists(queue)) if max_depth else ())
+
+    def refusal(self, refused: Refused, queue: str, now: float) -> ApiError:
+        """The 429 a refused submission gets, with the Retry-After that fits its reason."""
+        if refused.reason == "rate_limited":
+            rate, window_s = self.settings.rate_limit_per_key, self.settings.rate_limit_window_s
+            wait = max(1, math.ceil((now // window_s + 1) * window_s - now))
+            return ApiError(429, "rate_limited", f"this key's tenant may submit {rate} jobs per {window_s} s; "
+                                                 f"retry in {wait} s", headers={"Retry-After": str(wait)})
+        return ApiError(429, "queue_full", f"the {queue} queue holds {refused.count} jobs, its limit; nothing "
+                                           "was accepted, retry later",
+                        headers={"Retry-After": str(self.settings.retry_after_s)})
 
     def _check_callback(self, url: str) -> None:
         reason = None

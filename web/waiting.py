@@ -17,8 +17,8 @@ from typing import Any, Callable, Iterator
 
 import redis
 
-from worker import contract
-from worker.jobstore import decode_record
+from jobqueue import contract
+from jobqueue.records import decode_record
 
 log = logging.getLogger(__name__)
 

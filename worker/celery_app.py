@@ -1,33 +1,28 @@
-"""The Celery application factory, configured so that accepted jobs are never lost.
+"""The worker's Celery app: the send-only client plus tasks, time limits and bootsteps, set so that
+accepted jobs are never lost.
 
 ``celery -A worker.celery_app`` reads the module attribute ``app``, which is
-built from the environment on first access rather than at import, so the web
-process can import ``create_celery`` without reading any configuration.
+built from the environment on first access rather than at import.
 """
 from __future__ import annotations
 
 from celery import Celery
 
-from worker import contract
-from worker.broker_transport import transport_for
+from jobqueue import contract
+from jobqueue.celery_client import create_celery_client
+from jobqueue.settings import Settings
 from worker.heartbeat import QueueHeartbeat
+from worker.kombu_transport import transport_for
 from worker.reaper import ReaperStep
-from worker.settings import Settings
 from worker.shutdown import DrainOnShutdown
 
 
 def create_celery(settings: Settings) -> Celery:
-    """A Celery app for ``settings``; the web uses it only to send tasks by name."""
-    app = Celery("scoring", include=["worker.tasks", "worker.signals"])
+    """The worker's Celery app for ``settings``."""
+    app = create_celery_client(settings)
     app.conf.update(
-        broker_url=settings.redis_url,
+        include=["worker.tasks", "worker.signals"],
         broker_transport=transport_for(settings.redis_url),
-        # JSON only on the wire: a pickle from the broker would run code in the worker.
-        task_serializer="json",
-        accept_content=["json"],
-        event_serializer="json",
-        # Results live in the job record, written by the worker itself.
-        task_ignore_result=True,
         # Acknowledge only after the job's outcome is recorded; a worker that dies
         # mid-job gets its message redelivered instead of dropping it.
         task_acks_late=True,
@@ -37,21 +32,15 @@ def create_celery(settings: Settings) -> Celery:
         # Requeued instead, it is retried until MAX_ATTEMPTS fails it.
         task_acks_on_failure_or_timeout=False,
         worker_prefetch_multiplier=1,
-        task_default_queue=contract.Q_FAST,
-        task_routes={name: {"queue": queue} for name, queue in contract.TASK_QUEUES.items()},
         # Soft limit first so the job can record a readable timeout; the hard limit
         # stays below the visibility timeout (checked in Settings).
         task_annotations={name: _time_limits(settings, queue) for name, queue in contract.TASK_QUEUES.items()},
         broker_transport_options={
-            "visibility_timeout": settings.visibility_timeout_s,
+            **app.conf.broker_transport_options,
             # Sweep every interval (kombu otherwise scans on every tenth tick only).
             "unacked_restore_interval": settings.unacked_restore_interval_s,
             "unacked_restore_throttle": 1,
-            "socket_connect_timeout": settings.redis_connect_timeout_s,
-            "socket_keepalive": True,
-            "health_check_interval": 10,
         },
-        broker_connection_timeout=settings.redis_connect_timeout_s,
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,
         # On a lost broker connection, cancel running jobs so their unacked
@@ -64,9 +53,8 @@ def create_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
         task_send_sent_event=False,
-        enable_utc=True,
     )
-    app.scoring_settings = settings
+    app.scoring_settings = settings  # type: ignore[attr-defined]
     app.steps["consumer"].update({QueueHeartbeat, DrainOnShutdown, ReaperStep})
     return app
 

@@ -9,17 +9,15 @@ message resumes from the checkpoint. Cancellation and a stopping worker
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import Any, Callable, Sequence
 
-from worker import contract
+from jobqueue import contract
+from worker.context import JobContext
 from worker.errors import JobCanceled, JobInterrupted
 from worker.shutdown import deferred_sigterm
 
-if TYPE_CHECKING:
-    from worker.runner import JobContext
 
-
-def accumulate(job: "JobContext", total: int, chunk_size: int,
+def accumulate(job: JobContext, total: int, chunk_size: int,
                step: Callable[[int, int], Sequence[float]]) -> list[float]:
     """Element-wise sum of ``step(start, stop)`` over [0, total), chunk by chunk; raises JobCanceled."""
     redis, key = job.runtime.redis, contract.checkpoint_key(job.job_id)
@@ -48,7 +46,7 @@ def accumulate(job: "JobContext", total: int, chunk_size: int,
     return sums or []
 
 
-def cached(job: "JobContext", key: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def cached(job: JobContext, key: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """``compute()``'s result, reused by identical requests for the job TTL; marks it ``cached``."""
     redis = job.runtime.redis
     hit = redis.get(key)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import importlib
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from models.credit import predict as credit_predict
 from models.credit.schema import KIND as CREDIT
@@ -14,13 +14,12 @@ from models.manifest import Manifest
 from models.registry import LoadedModel
 from models.tabular import predict as tabular_predict
 from models.tabular.schema import KIND as TABULAR
-from worker import chunked, contract
+from jobqueue import contract
+from worker import chunked
+from worker.context import JobContext
 from worker.errors import JobCanceled, JobError
 
-if TYPE_CHECKING:
-    from worker.runner import JobContext
-
-Handler = Callable[["JobContext"], list[Any]]
+Handler = Callable[[JobContext], list[Any]]
 # A vectorised scorer: (model, records, params) -> one result per record, in order.
 # Micro-batches of predict jobs with equal params are scored by one call.
 Predictor = Callable[[LoadedModel, list[dict[str, Any]], dict[str, Any]], list[Any]]
@@ -58,11 +57,11 @@ PREDICTORS: dict[str, Predictor] = {
 }
 
 
-def _predict(job: "JobContext") -> list[Any]:
+def _predict(job: JobContext) -> list[Any]:
     return PREDICTORS[job.model.manifest.kind](job.model, job.records, job.params)
 
 
-def _credit_explain(job: "JobContext") -> list[Any]:
+def _credit_explain(job: JobContext) -> list[Any]:
     # shap is imported here, so only workers that run explanations (the heavy queue) load it.
     from models.credit import explain
 
@@ -88,7 +87,7 @@ def _training(module: str) -> Handler:
     training code. It reports each step; a job canceled meanwhile stops before
     its version is created, so a canceled training registers nothing.
     """
-    def run(job: "JobContext") -> list[Any]:
+    def run(job: JobContext) -> list[Any]:
         train = importlib.import_module(module).train
 
         def progress(done: int, total: int) -> None:

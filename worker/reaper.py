@@ -29,16 +29,15 @@ from typing import Any, Callable
 
 from celery import bootsteps
 
-from worker import contract
-from worker.broker_messages import BrokerMessages
-from worker.jobstore import JobStore
-from worker.messages import job_message
-from worker.redis_client import create_redis
-from worker.settings import Settings
+from jobqueue import contract
+from jobqueue.connections import create_redis
+from jobqueue.messages import job_message
+from jobqueue.settings import Settings
+from jobqueue.store import JobStore
+from worker.broker_scan import BrokerMessages
 
 log = logging.getLogger(__name__)
 
-JOB_QUEUES = (contract.Q_FAST, contract.Q_HEAVY)
 # (task name, job id, queue) -> the message that runs the job.
 MessageFor = Callable[[str, str, str], str]
 
@@ -55,7 +54,7 @@ class Reaper:
     def sweep(self, now: float) -> Counter[str]:
         """Requeue what was lost; returns how many jobs got each action."""
         grace, limit = self.settings.reaper_grace_s, self.settings.time_limit_s
-        shortest = min(limit(queue) for queue in JOB_QUEUES)
+        shortest = min(limit(queue) for queue in contract.JOB_QUEUES)
         lost: dict[str, dict[str, Any]] = {}
         for job_id, started in self.jobs.started_before(now - shortest - grace):
             record = self.jobs.get(job_id)
@@ -74,7 +73,7 @@ class Reaper:
         actions: Counter[str] = Counter()
         if not lost:
             return actions
-        waiting = self.broker.waiting(JOB_QUEUES, set(lost) - set(delivered))
+        waiting = self.broker.waiting(contract.JOB_QUEUES, set(lost) - set(delivered))
         for job_id, record in lost.items():
             if job_id in waiting:
                 self.jobs.postpone(job_id, now)  # it will be delivered; look again a time limit later
@@ -111,7 +110,7 @@ class ReaperStep(bootsteps.StartStopStep):
             return
         client = create_redis(settings)
         channel = consumer.task_consumer.channel
-        reaper = Reaper(settings, JobStore(client, ttl_s=settings.job_ttl_s, max_attempts=settings.max_attempts),
+        reaper = Reaper(settings, JobStore.for_settings(client, settings),
                         BrokerMessages(client, channel.unacked_key, channel.unacked_index_key),
                         lambda task, job_id, queue: job_message(consumer.app, task, job_id, queue))
         self.timer_ref = consumer.timer.call_repeatedly(

@@ -9,12 +9,13 @@ from typing import Callable
 import redis
 from celery import Celery
 
+from jobqueue.celery_client import send_callback
+from jobqueue.connections import create_redis
+from jobqueue.settings import Settings
+from jobqueue.store import JobStore
 from models.manifest import ModelStore
 from models.registry import Registry
-from worker import callbacks
-from worker.jobstore import JobStore
-from worker.redis_client import create_redis
-from worker.settings import Settings
+from worker.callback_delivery import CallbackSender
 
 
 @dataclass(frozen=True)
@@ -25,17 +26,18 @@ class Runtime:
     redis: redis.Redis
     jobs: JobStore
     registry: Registry
-    callbacks: callbacks.CallbackSender
+    callbacks: CallbackSender
     # Told the id of every job this process finished whose callback is due (queues its delivery).
     callback_due: Callable[[str], None]
 
     @classmethod
     def create(cls, settings: Settings, callback_due: Callable[[str], None] = lambda job_id: None) -> "Runtime":
+        """The resources for ``settings``; ``callback_due`` queues deliveries (tests may leave it out)."""
         client = create_redis(settings)
-        jobs = JobStore(client, ttl_s=settings.job_ttl_s, max_attempts=settings.max_attempts)
+        jobs = JobStore.for_settings(client, settings)
         return cls(settings=settings, redis=client, jobs=jobs,
                    registry=Registry(ModelStore(settings.model_dir), settings.model_versions_cached),
-                   callbacks=callbacks.CallbackSender(settings, client, jobs), callback_due=callback_due)
+                   callbacks=CallbackSender(settings, jobs), callback_due=callback_due)
 
 
 _lock = threading.Lock()
@@ -43,11 +45,11 @@ _lock = threading.Lock()
 
 def runtime_for(app: Celery) -> Runtime:
     """The process's runtime for ``app``; models load lazily, after any fork."""
-    runtime = getattr(app, "scoring_runtime", None)
+    runtime: Runtime | None = getattr(app, "scoring_runtime", None)
     if runtime is None:
         with _lock:
             runtime = getattr(app, "scoring_runtime", None)
             if runtime is None:
-                runtime = app.scoring_runtime = Runtime.create(app.scoring_settings,
-                                                               partial(callbacks.schedule, app))
+                runtime = Runtime.create(app.scoring_settings, partial(send_callback, app))  # type: ignore[attr-defined]
+                app.scoring_runtime = runtime  # type: ignore[attr-defined]
     return runtime

@@ -26,8 +26,8 @@ from typing import Any, Callable, Iterator
 
 from celery import bootsteps
 
-from worker import contract
-from worker.redis_client import create_redis
+from jobqueue import contract
+from jobqueue.connections import create_redis
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from typing import Any
 from celery import current_app
 from celery.signals import setup_logging, worker_process_init
 
+from jobqueue.logs import configure_logging
 from models.manifest import ArtifactRefused, ModelStore
-from worker.logs import configure_logging
 from worker.runtime import runtime_for
 
 log = logging.getLogger(__name__)

@@ -6,9 +6,9 @@ import redis
 from celery import shared_task
 from celery.exceptions import Reject
 
-from worker import contract
-from worker.batching import MicroBatchTask
+from jobqueue import contract
 from worker.errors import JobInterrupted
+from worker.microbatcher import MicroBatchTask
 from worker.runner import run_job
 from worker.runtime import runtime_for
 
@@ -39,7 +39,7 @@ def deliver_callback(self, job_id: str, attempt: int = 1) -> str:
 
 @shared_task(name=contract.PREDICT, bind=True, base=MicroBatchTask)
 def predict(self, job_id: str) -> str:
-    """Score a predict job (workers deliver these in micro-batches; see worker.batching)."""
+    """Score a predict job (workers deliver these in micro-batches; see worker.microbatcher)."""
     return _run(self, job_id)
 
 

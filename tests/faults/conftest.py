@@ -17,8 +17,8 @@ from flask.testing import FlaskClient
 from tests.faults.ledger import Ledger, Outcome
 from tests.processes import WorkerProcess
 from tools.redis_server import RedisServer
-from web import create_app
-from worker.settings import Settings
+from web.app import create_app
+from jobqueue.settings import Settings
 
 # Chunks of 50 customers take ~0.1 s each, so a global explanation of 2,000
 # runs for a few seconds: long enough to be interrupted mid-way.
@@ -74,9 +74,8 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
 
     def start(settings: Settings, queues: str = "fast,heavy", concurrency: int = 1, wait: bool = True,
               prefetch: int = 1) -> WorkerProcess:
-        worker = WorkerProcess(settings, queues=queues, concurrency=concurrency,
-                               log_path=tmp_path / f"worker-{len(started)}.log",
-                               extra_args=("--prefetch-multiplier", str(prefetch)))
+        worker = WorkerProcess(settings, queues=queues, concurrency=concurrency, prefetch=prefetch,
+                               log_path=tmp_path / f"worker-{len(started)}.log")
         started.append(worker)
         return worker.wait_ready() if wait else worker
 

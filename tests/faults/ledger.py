@@ -18,7 +18,7 @@ from typing import Any
 import redis
 from flask.testing import FlaskClient
 
-from worker import contract
+from jobqueue import contract
 
 TERMINAL = contract.TERMINAL
 CHECKPOINT_EVENTS = "__keyspace@0__:" + contract.checkpoint_key("")

@@ -13,8 +13,8 @@ import redis
 
 from tests.conftest import SIGNUP
 from tests.faults.conftest import local_explanations
-from worker import contract
-from worker.broker_messages import BrokerMessages
+from jobqueue import contract
+from worker.broker_scan import BrokerMessages
 
 pytestmark = pytest.mark.faults
 

@@ -11,7 +11,7 @@ timeout far beyond the test's bound so the broker brings nothing back by itself:
   fsync window would lose it: the reaper queues it with a new message.
 
 (A job recorded without its message cannot happen: the web writes both in one
-Redis script, see worker.jobstore.)
+Redis script, see jobqueue.store.)
 """
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ import redis
 
 from tests.faults.conftest import global_explanation
 from tests.processes import eventually
-from worker import contract
-from worker.broker_messages import BrokerMessages
+from jobqueue import contract
+from worker.broker_scan import BrokerMessages
 
 pytestmark = pytest.mark.faults
 

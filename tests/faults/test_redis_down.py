@@ -14,7 +14,7 @@ import redis
 
 from tests.conftest import SIGNUP
 from tests.processes import eventually
-from worker import contract
+from jobqueue import contract
 
 pytestmark = pytest.mark.faults
 

@@ -12,7 +12,7 @@ import redis
 from tests.conftest import SIGNUP
 from tests.faults.conftest import global_explanation
 from tests.processes import eventually
-from worker import contract
+from jobqueue import contract
 
 pytestmark = pytest.mark.faults
 

@@ -12,8 +12,8 @@ import redis
 
 from tests.faults.conftest import local_explanations
 from tests.processes import eventually
-from worker import contract
-from worker.broker_messages import BrokerMessages
+from jobqueue import contract
+from worker.broker_scan import BrokerMessages
 
 pytestmark = pytest.mark.faults
 

@@ -19,7 +19,7 @@ import redis
 from tests.conftest import CREDIT_CUSTOMERS
 from tests.faults.conftest import global_explanation
 from tests.processes import WorkerProcess, eventually
-from worker import contract
+from jobqueue import contract
 
 pytestmark = pytest.mark.faults
 

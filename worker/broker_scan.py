@@ -1,4 +1,4 @@
-"""Where kombu's Redis transport keeps a job's message, read for the reaper.
+"""Finding a job's message in kombu's Redis structures, and taking a delivered one back, for the reaper.
 
 A message waits in a list named after its queue; once delivered it sits in the
 ``unacked`` hash (delivery tag -> [message, exchange, routing key], the tag
@@ -8,21 +8,13 @@ the job id, in each message's headers.
 """
 from __future__ import annotations
 
-import json
 from typing import Iterable, NamedTuple
 
 import redis
 
+from jobqueue.queues import message_job_id
+
 PAGE = 500
-
-
-def _job_id(raw: bytes, delivered: bool = False) -> str | None:
-    """The job id of a queued message, or of an ``unacked`` entry; None for anything else."""
-    try:
-        message = json.loads(raw)
-        return (message[0] if delivered else message)["headers"]["id"]
-    except (ValueError, LookupError, TypeError):
-        return None
 
 
 class Delivery(NamedTuple):
@@ -49,7 +41,7 @@ class BrokerMessages:
         when = {tag.decode(): at for tag, at in self.redis.zrange(self.unacked_index_key, 0, -1, withscores=True)}
         held = {}
         for tag, value in self.redis.hscan_iter(self.unacked_key):
-            job_id = _job_id(value, delivered=True)
+            job_id = message_job_id(value, delivered=True)
             if job_id:
                 held[job_id] = Delivery(tag.decode(), when.get(tag.decode(), 0.0))
         return held
@@ -61,7 +53,7 @@ class BrokerMessages:
             start = 0
             while found != wanted:
                 page = self.redis.lrange(queue, start, start + PAGE - 1)
-                found.update(job_id for job_id in map(_job_id, page) if job_id in wanted)
+                found.update(job_id for job_id in map(message_job_id, page) if job_id in wanted)
                 if len(page) < PAGE:
                     break
                 start += PAGE

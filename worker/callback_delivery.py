@@ -1,4 +1,4 @@
-"""Posting a finished job to its callback URL: signed, attempts recorded on the job, retried with backoff.
+"""Posting a finished job to its callback URL: signed, each attempt recorded on the job, retried with backoff.
 
 Delivery is at least once: a receiver may see the same job twice (after a
 worker crash, or a response lost on the way back) and should deduplicate on
@@ -13,43 +13,18 @@ import logging
 import random
 from urllib.parse import urlsplit
 
-import redis
 import requests
 from billiard.exceptions import SoftTimeLimitExceeded
-from celery import Celery
 from requests_hardened.ip_filter import InvalidIPAddress
 
+from jobqueue import contract
+from jobqueue.callback_targets import create_session
+from jobqueue.settings import Settings
+from jobqueue.store import JobStore
+from jobqueue.view import job_view
 from scoring_client.signature import SIGNATURE_HEADER, sign
-from worker import contract
-from worker.callback_urls import create_session
-from worker.jobstore import JobStore, isoformat, utcnow
-from worker.jobview import job_view
-from worker.settings import Settings
 
 log = logging.getLogger(__name__)
-
-_RECORD = """
--- KEYS: job; ARGV: attempt, at, http status ('' for none), error ('' for none), delivered ('1'/'0')
-if redis.call('EXISTS', KEYS[1]) == 0 then return 'missing' end
-local made = tonumber(redis.call('HGET', KEYS[1], 'callback_attempts') or '0')
-if made ~= tonumber(ARGV[1]) - 1 or redis.call('HEXISTS', KEYS[1], 'callback_delivered_at') == 1 then
-  return 'stale'
-end
-redis.call('HSET', KEYS[1], 'callback_attempts', ARGV[1], 'callback_last_attempt_at', ARGV[2])
-if ARGV[3] == '' then redis.call('HDEL', KEYS[1], 'callback_last_status')
-else redis.call('HSET', KEYS[1], 'callback_last_status', ARGV[3]) end
-if ARGV[4] == '' then redis.call('HDEL', KEYS[1], 'callback_last_error')
-else redis.call('HSET', KEYS[1], 'callback_last_error', ARGV[4]) end
-if ARGV[5] == '1' then redis.call('HSET', KEYS[1], 'callback_delivered_at', ARGV[2]) end
-return 'ok'
-"""
-
-
-def schedule(celery: Celery, job_id: str, attempt: int = 1, countdown: float | None = None) -> None:
-    """Queue delivery attempt ``attempt`` of a finished job's callback; raises at once if the broker is gone
-    (a worker's skipped redelivery of the job queues it again: see JobStore.start)."""
-    celery.send_task(contract.DELIVER_CALLBACK, kwargs={"job_id": job_id, "attempt": attempt},
-                     queue=contract.Q_CALLBACKS, countdown=countdown, retry=False)
 
 
 def backoff_s(settings: Settings, failed_attempt: int) -> float:
@@ -62,12 +37,11 @@ def backoff_s(settings: Settings, failed_attempt: int) -> float:
 class CallbackSender:
     """Makes one delivery attempt at a time and says when to make the next."""
 
-    def __init__(self, settings: Settings, client: redis.Redis, jobs: JobStore) -> None:
+    def __init__(self, settings: Settings, jobs: JobStore) -> None:
         self.settings = settings
         self.jobs = jobs
         self.secrets = [s.strip() for s in settings.callback_secret.split(",") if s.strip()]
         self.session = create_session(settings)
-        self._record = client.register_script(_RECORD)
 
     def deliver(self, job_id: str, attempt: int) -> float | None:
         """Make attempt ``attempt``; returns seconds until the next one, or None when there is none to make."""
@@ -78,11 +52,7 @@ class CallbackSender:
         body = json.dumps(job_view(record), separators=(",", ":")).encode()
         status, error = self._post(record["callback_url"], body, job_id, attempt)
         delivered = status is not None and 200 <= status < 300
-        outcome = self._record(keys=[contract.job_key(job_id)],
-                               args=[attempt, isoformat(utcnow()), status or "", error or "", int(delivered)])
-        if isinstance(outcome, bytes):
-            outcome = outcome.decode()
-        if outcome != "ok" or delivered:
+        if not self.jobs.record_callback_attempt(job_id, attempt, status, error, delivered) or delivered:
             return None
         if attempt >= self.settings.callback_max_attempts:
             # The error stays on the job (its owner's URL): a transport error quotes the URL, whose path or

@@ -15,6 +15,8 @@ Q_HEAVY = "heavy"
 # process, so a slow receiver never holds up scoring.
 Q_CALLBACKS = "callbacks"
 QUEUES = (Q_FAST, Q_HEAVY, Q_CALLBACKS)
+# The queues jobs run on; the callbacks queue carries deliveries, not jobs.
+JOB_QUEUES = (Q_FAST, Q_HEAVY)
 
 TASK_QUEUES = {PREDICT: Q_FAST, EXPLAIN: Q_HEAVY, TRAIN: Q_HEAVY, DELIVER_CALLBACK: Q_CALLBACKS}
 TASK_NAMES = {"predict": PREDICT, "explain": EXPLAIN, "train": TRAIN}

@@ -25,8 +25,8 @@ from typing import Any, Callable
 
 from celery import Celery, Task, current_app
 
-from worker.batch import run_batch
-from worker.broker_transport import acks_together
+from worker.batch_runner import run_batch
+from worker.kombu_transport import acks_together
 from worker.runtime import runtime_for
 
 log = logging.getLogger(__name__)

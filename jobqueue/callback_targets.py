@@ -14,7 +14,7 @@ import requests
 from requests_hardened import Config, HTTPSession
 from requests_hardened.ip_filter import InvalidIPAddress, filter_host
 
-from worker.settings import Settings
+from jobqueue.settings import Settings
 
 MAX_URL_LENGTH = 2048
 SCHEMES = {"http": 80, "https": 443}

@@ -1,10 +1,10 @@
-"""Job counters, histograms and per-minute rates, kept in Redis and updated by the job store's transitions.
+"""Job counters, histograms and per-minute rates: their Redis keys and buckets, and reading them back.
 
 Why Redis and not process memory: jobs finish in Celery pool processes on any
 host, and /metrics may be answered by any gunicorn worker. Redis is the one
 place all of them share, and the Lua transition scripts update these keys in
-the same atomic step as the state change, so every job is counted exactly once
-and every web process reports the same totals.
+the same atomic step as the state change (``scripts/metrics.lua``), so every
+job is counted exactly once and every web process reports the same totals.
 """
 from __future__ import annotations
 
@@ -13,15 +13,14 @@ from typing import Any
 
 import redis
 
-from worker import contract
+from jobqueue import contract
+from jobqueue.records import text
 
 JOBS = contract.PREFIX + "metrics:jobs"            # model|task|status -> jobs that ended so
 SUBMITTED = contract.PREFIX + "metrics:submitted"  # model|task -> jobs accepted
 DURATION = contract.PREFIX + "metrics:duration"    # queue|model|task|<bucket> and |sum, seconds running
 QUEUE_WAIT = contract.PREFIX + "metrics:wait"      # queue|<bucket> and |sum, seconds from created to started
 RATE_TTL_S = 2 * 3600  # per-minute rate hashes outlive any scaling window
-# The queues jobs run on (not the callbacks queue, whose messages are deliveries, not jobs).
-JOB_QUEUES = tuple(dict.fromkeys(contract.TASK_QUEUES[name] for name in contract.TASK_NAMES.values()))
 
 DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
                     600.0, 1800.0)
@@ -32,44 +31,6 @@ WAIT_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120
 def rate_key(queue: str, minute: int) -> str:
     """Hash of one queue's jobs enqueued and finished, and seconds spent on them, in one minute."""
     return f"{contract.PREFIX}metrics:rate:{queue}:{minute}"
-
-
-def rate_keys(now_s: float) -> list[str]:
-    """The current minute's rate hash of every job queue, in ``JOB_QUEUES`` order (as LUA expects)."""
-    return [rate_key(queue, int(now_s // 60)) for queue in JOB_QUEUES]
-
-
-def _lua_list(values: tuple) -> str:
-    return ", ".join(repr(v) for v in values)
-
-
-# Prepended to the job store's scripts. Histogram buckets are stored per bucket
-# (not cumulative) so one HINCRBY records an observation.
-LUA = f"""
-local DURATION_BUCKETS = {{{_lua_list(DURATION_BUCKETS)}}}
-local WAIT_BUCKETS = {{{_lua_list(WAIT_BUCKETS)}}}
-local QUEUE_NAMES = {{{_lua_list(JOB_QUEUES)}}}
-local function observe(key, series, value, bounds)
-  local slot = #bounds
-  for i = 1, #bounds do
-    if value <= bounds[i] then slot = i - 1; break end
-  end
-  redis.call('HINCRBY', key, series .. '|' .. slot, 1)
-  redis.call('HINCRBYFLOAT', key, series .. '|sum', value)
-end
--- KEYS[first], KEYS[first + 1], ... are the rate hashes of QUEUE_NAMES, in order.
--- Counts one job in ``queue``'s hash (enqueued or finished) and, if given, its busy seconds.
-local function count_rate(first, queue, field, busy)
-  for i = 1, #QUEUE_NAMES do
-    if QUEUE_NAMES[i] == queue then
-      local key = KEYS[first + i - 1]
-      redis.call('HINCRBY', key, field, 1)
-      if busy then redis.call('HINCRBYFLOAT', key, 'busy_s', busy) end
-      redis.call('EXPIRE', key, {RATE_TTL_S})
-    end
-  end
-end
-"""
 
 
 @dataclass
@@ -103,14 +64,10 @@ class JobMetrics:
     waits: dict[str, Histogram]                     # queue
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 def _histograms(raw: dict[Any, Any], bounds: tuple[float, ...]) -> dict[Any, Histogram]:
     found: dict[Any, Histogram] = {}
     for name, value in raw.items():
-        series, _, slot = _text(name).rpartition("|")
+        series, _, slot = text(name).rpartition("|")
         key = tuple(series.split("|")) if "|" in series else series
         histogram = found.setdefault(key, Histogram(bounds, [0] * (len(bounds) + 1)))
         if slot == "sum":
@@ -127,8 +84,8 @@ def read_metrics(client: redis.Redis) -> JobMetrics:
         pipe.hgetall(key)
     jobs, submitted, durations, waits = pipe.execute()
     return JobMetrics(
-        jobs={tuple(_text(k).split("|")): int(v) for k, v in jobs.items()},
-        submitted={tuple(_text(k).split("|")): int(v) for k, v in submitted.items()},
+        jobs={tuple(text(k).split("|")): int(v) for k, v in jobs.items()},
+        submitted={tuple(text(k).split("|")): int(v) for k, v in submitted.items()},
         durations=_histograms(durations, DURATION_BUCKETS),
         waits=_histograms(waits, WAIT_BUCKETS),
     )

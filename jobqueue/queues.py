@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+
 import redis
 from kombu.transport.redis import PRIORITY_STEPS, Channel
 
-from worker import contract
+from jobqueue import contract
 
 # Messages at the delivering end of a list looked at for the oldest waiting job:
 # enough to step over a few canceled jobs whose messages are still queued.
@@ -28,10 +29,13 @@ class QueueState:
     workers: int
 
 
-def _job_id(message: bytes) -> str | None:
+def message_job_id(raw: bytes, delivered: bool = False) -> str | None:
+    """The job id of a queued message, or of an ``unacked`` entry ([message, exchange, routing key]);
+    None for anything else. Celery puts the task id, which is the job id, in the headers."""
     try:
-        return json.loads(message)["headers"]["id"]
-    except (ValueError, KeyError, TypeError):
+        message = json.loads(raw)
+        return str((message[0] if delivered else message)["headers"]["id"])
+    except (ValueError, LookupError, TypeError):
         return None
 
 
@@ -41,7 +45,7 @@ def _oldest_age(client: redis.Redis, queue: str, now_s: float) -> float:
     for name in broker_lists(queue):
         # kombu pushes on the left and pops on the right: the right end is delivered next.
         pipe.lrange(name, -HEAD_SCAN, -1)
-    ids = [job_id for messages in pipe.execute() for job_id in map(_job_id, messages) if job_id]
+    ids = [job_id for messages in pipe.execute() for job_id in map(message_job_id, messages) if job_id]
     if not ids:
         return 0.0
     for job_id in ids:

@@ -1,4 +1,4 @@
-"""Celery task messages built ahead of time, so the web can record a job and queue it in one Redis call.
+"""Celery task messages built ahead of time, so a job is recorded and queued in one Redis call.
 
 Celery's own ``as_task_v2`` makes the headers and body; the envelope is what
 kombu's Redis transport LPUSHes for a message to the default exchange (a list

@@ -1,9 +1,9 @@
-"""``python -m worker.scale``: the scaling signal of GET /scaling, read from Redis directly.
+"""``python -m tools.scale``: the scaling signal of GET /scaling, read from Redis directly.
 
-    python -m worker.scale               a table, one row per queue
-    python -m worker.scale --json        the same document as GET /scaling
-    python -m worker.scale --queue fast  only the suggested worker count, for scripts:
-                                         heroku ps:scale worker=$(python -m worker.scale --queue fast)
+    python -m tools.scale               a table, one row per queue
+    python -m tools.scale --json        the same document as GET /scaling
+    python -m tools.scale --queue fast  only the suggested worker count, for scripts:
+                                         heroku ps:scale worker=$(python -m tools.scale --queue fast)
 """
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ import time
 
 import redis
 
-from worker import contract
-from worker.redis_client import create_redis
-from worker.scaling import scaling_signal
-from worker.settings import Settings
+from jobqueue import contract
+from jobqueue.connections import create_redis
+from jobqueue.scaling import scaling_signal
+from jobqueue.settings import Settings
 
 COLUMNS = [("queue", "queue"), ("depth", "depth"), ("oldest_age_s", "oldest s"), ("workers", "workers"),
            ("arrivals_per_min", "in/min"), ("throughput_per_min", "done/min"), ("mean_job_s", "job s"),
@@ -34,7 +34,7 @@ def render_table(signal: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m worker.scale", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.scale", description=__doc__.splitlines()[0])
     shape = parser.add_mutually_exclusive_group()
     shape.add_argument("--json", action="store_true", help="print the GET /scaling document")
     shape.add_argument("--queue", choices=contract.QUEUES, help="print only this queue's suggested workers")

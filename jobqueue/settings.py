@@ -1,31 +1,29 @@
-"""Service configuration: one frozen value, read from the environment in one place."""
+"""Service configuration: one frozen, validated value, and the only code that reads the environment."""
 from __future__ import annotations
 
-import dataclasses
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Literal, Mapping
 
-from worker import contract
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from jobqueue import contract
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_DIR = PROJECT_ROOT / "models" / "store"
 
 
-# Annotations are strings (``from __future__ import annotations``); these are the types used.
-_PARSERS = {
-    "str": str,
-    "int": int,
-    "float": float,
-    "bool": lambda raw: raw.strip().lower() not in ("0", "false", "no", "off"),
-    "Path": lambda raw: Path(raw).resolve(),
-}
+class Settings(BaseModel):
+    """Everything any process of the service can be told; tests build it directly.
 
+    Each field is read from the environment variable of its upper-cased name
+    (``job_ttl_s`` from ``JOB_TTL_S``) by ``from_env``; pydantic turns the text
+    into the field's type, so ``int | None`` or a ``Literal`` need no parser of
+    their own. The README's configuration table lists exactly these fields (a
+    test compares them).
+    """
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything the web and worker processes can be told; tests build it directly."""
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     model_dir: Path = DEFAULT_MODEL_DIR
@@ -72,7 +70,7 @@ class Settings:
     log_level: str = "INFO"
     # API keys as comma-separated ``role:tenant:secret`` entries (role: client or
     # admin); several per tenant for rotation. Empty: the service runs open.
-    api_keys: str = field(default="", repr=False)
+    api_keys: str = Field(default="", repr=False)
     # Browser origins allowed to call the API (comma-separated); empty: no CORS.
     cors_origins: str = ""
     # Backpressure: POST /jobs answers 429 once a queue holds this many messages (0: no limit),
@@ -82,7 +80,7 @@ class Settings:
     rate_limit_per_key: int = 1200
     rate_limit_window_s: int = 60
     # Callbacks are signed with this secret; without it callback_url is refused.
-    callback_secret: str = field(default="", repr=False)
+    callback_secret: str = Field(default="", repr=False)
     # Callback hosts must resolve to public addresses unless these allow more:
     # loopback only, or every address (receivers on the deployment's own network).
     callback_allow_loopback: bool = False
@@ -92,10 +90,20 @@ class Settings:
     # Retry n waits about backoff * 2**(n-1) seconds (jittered), at most backoff_max.
     callback_backoff_s: float = 5.0
     callback_backoff_max_s: float = 900.0
-    # Pool size of one worker process of each queue: the same variables the
-    # Procfile passes to `celery worker -c`, with the same defaults.
+    # The web process (gunicorn): port, worker processes, threads per process
+    # (a ?wait holds a thread) and worker class.
+    port: int = 8000
+    web_concurrency: int = 2
+    web_threads: int = 32
+    web_worker_class: Literal["gthread", "sync"] = "gthread"
+    # Worker processes: pool size of each queue's worker, messages the fast
+    # worker reserves per pool process (so micro-batches can form), jobs a
+    # heavy pool process runs before it is replaced (returning SHAP's memory).
     fast_concurrency: int = 2
+    fast_prefetch_multiplier: int = 32
     heavy_concurrency: int = 1
+    heavy_max_tasks_per_child: int = 20
+    callback_concurrency: int = 4
     # The scaling signal: the longest a job should wait in each queue, the
     # recent past it measures arrivals and job times over, and the bounds of
     # the worker count it suggests.
@@ -104,8 +112,20 @@ class Settings:
     scaling_window_s: int = 300
     scale_min_workers: int = 1
     scale_max_workers: int = 20
+    # The optional Flower dashboard; ``user:password`` protects it.
+    flower_address: str = "0.0.0.0"
+    flower_port: int = 5555
+    flower_basic_auth: str = Field(default="", repr=False)
+    # `make run`'s private Redis listens here (None: a free port).
+    redis_port: int | None = None
 
-    def __post_init__(self) -> None:
+    @field_validator("model_dir")
+    @classmethod
+    def _absolute(cls, path: Path) -> Path:
+        return path.resolve()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Settings":
         if self.visibility_timeout_s <= max(self.fast_time_limit_s, self.heavy_time_limit_s):
             raise ValueError("VISIBILITY_TIMEOUT_S must exceed every task time limit")
         if self.explain_chunk_rows < 1:
@@ -117,30 +137,36 @@ class Settings:
             raise ValueError("CALLBACK_MAX_ATTEMPTS and RATE_LIMIT_WINDOW_S must be at least 1")
         if self.model_versions_cached < 1:
             raise ValueError("MODEL_VERSIONS_CACHED must be at least 1")
-        if min(self.fast_concurrency, self.heavy_concurrency) < 1:
-            raise ValueError("FAST_CONCURRENCY and HEAVY_CONCURRENCY must be at least 1")
+        if min(self.fast_concurrency, self.heavy_concurrency, self.callback_concurrency, self.web_concurrency,
+               self.web_threads, self.fast_prefetch_multiplier, self.heavy_max_tasks_per_child) < 1:
+            raise ValueError("process, pool, thread and prefetch counts must be at least 1")
         if min(self.fast_target_wait_s, self.heavy_target_wait_s) <= 0 or self.scaling_window_s < 60:
             raise ValueError("target waits must be positive and SCALING_WINDOW_S at least 60")
         if not 0 <= self.scale_min_workers <= self.scale_max_workers:
             raise ValueError("need 0 <= SCALE_MIN_WORKERS <= SCALE_MAX_WORKERS")
         if self.unacked_restore_interval_s < 1 or self.reaper_grace_s < 1:
             raise ValueError("UNACKED_RESTORE_INTERVAL_S and REAPER_GRACE_S must be at least 1")
+        return self
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
-        """Build settings from the environment (the only place it is read): each field from its
-        upper-cased name, e.g. ``job_ttl_s`` from ``JOB_TTL_S``; unset or empty keeps the default."""
+        """Settings from the environment: each field from its upper-cased name; unset or empty keeps the default."""
         env = os.environ if env is None else env
-        values = {}
-        for setting in dataclasses.fields(cls):
-            raw = env.get(setting.name.upper())
-            if raw in (None, ""):
-                continue
-            try:
-                values[setting.name] = _PARSERS[setting.type](raw)
-            except ValueError:
-                raise ValueError(f"{setting.name.upper()}={raw!r} is not a valid {setting.type}") from None
-        return cls(**values)
+        raw = {name: env[name.upper()] for name in cls.model_fields if env.get(name.upper(), "") != ""}
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper() or 'settings'}: {e['msg']}"
+                                 for e in exc.errors())
+            raise ValueError(f"invalid configuration: {problems}") from None
+
+    def as_env(self) -> dict[str, str]:
+        """The environment variables that give a child process exactly these settings."""
+        return {name.upper(): _env_text(value) for name, value in self.model_dump().items() if value is not None}
+
+    def replace(self, **changes: Any) -> "Settings":
+        """A validated copy with some fields changed (tests use it to point at their own Redis)."""
+        return type(self).model_validate({**self.model_dump(), **changes})
 
     def time_limit_s(self, queue: str) -> int:
         """The hard time limit of a task on ``queue``."""
@@ -149,6 +175,8 @@ class Settings:
             return int(2 * self.callback_timeout_s) + 10
         return self.heavy_time_limit_s if queue == contract.Q_HEAVY else self.fast_time_limit_s
 
-    def replace(self, **changes: object) -> "Settings":
-        """A copy with some fields changed (tests use it to point at their own Redis)."""
-        return dataclasses.replace(self, **changes)
+
+def _env_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)

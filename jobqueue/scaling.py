@@ -26,8 +26,9 @@ from typing import Any
 
 import redis
 
-from worker import contract, jobmetrics, queues
-from worker.settings import Settings
+from jobqueue import contract, metrics, queues
+from jobqueue.settings import Settings
+
 
 @dataclass(frozen=True)
 class QueueSignal:
@@ -45,9 +46,9 @@ class QueueSignal:
     suggested_workers: int
 
 
-def _mean_job_s(client: redis.Redis, queue: str, recent: jobmetrics.Rate, now_s: float) -> float | None:
+def _mean_job_s(client: redis.Redis, queue: str, recent: metrics.Rate, now_s: float) -> float | None:
     """Pool-slot seconds per job over the window, else over the two hours the per-minute counts are kept."""
-    rate = recent if recent.finished else jobmetrics.read_rate(client, queue, jobmetrics.RATE_TTL_S, now_s)
+    rate = recent if recent.finished else metrics.read_rate(client, queue, metrics.RATE_TTL_S, now_s)
     return rate.busy_s / rate.finished if rate.finished else None
 
 
@@ -67,7 +68,7 @@ def queue_signal(client: redis.Redis, settings: Settings, queue: str, now_s: flo
     """The signal of one job queue, from the broker's lists, the heartbeats and the rate counters
     (``state``: the queue as already read, if it was)."""
     state = state or queues.read_queue(client, queue, now_s)
-    rate = jobmetrics.read_rate(client, queue, settings.scaling_window_s, now_s)
+    rate = metrics.read_rate(client, queue, settings.scaling_window_s, now_s)
     mean = _mean_job_s(client, queue, rate, now_s)
     concurrency = settings.fast_concurrency if queue == contract.Q_FAST else settings.heavy_concurrency
     target = settings.fast_target_wait_s if queue == contract.Q_FAST else settings.heavy_target_wait_s
@@ -81,6 +82,6 @@ def queue_signal(client: redis.Redis, settings: Settings, queue: str, now_s: flo
 
 
 def scaling_signal(client: redis.Redis, settings: Settings, now_s: float) -> dict[str, Any]:
-    """Every job queue's signal, as GET /scaling and ``python -m worker.scale --json`` show it."""
+    """Every job queue's signal, as GET /scaling and ``python -m tools.scale --json`` show it."""
     return {"window_s": settings.scaling_window_s,
-            "queues": {q: asdict(queue_signal(client, settings, q, now_s)) for q in jobmetrics.JOB_QUEUES}}
+            "queues": {q: asdict(queue_signal(client, settings, q, now_s)) for q in contract.JOB_QUEUES}}

@@ -1,9 +1,9 @@
-"""The Redis client both processes use, tuned to fail fast when the server is gone."""
+"""The Redis client every process uses, tuned to fail fast when the server is gone."""
 from __future__ import annotations
 
 import redis
 
-from worker.settings import Settings
+from jobqueue.settings import Settings
 
 
 def create_redis(settings: Settings) -> redis.Redis:

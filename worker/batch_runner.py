@@ -15,10 +15,12 @@ from typing import Any, Sequence
 import redis
 from billiard.exceptions import SoftTimeLimitExceeded
 
-from worker import contract, handlers
+from jobqueue import contract
+from jobqueue.records import Outcome, StartOutcome
+from worker import handlers
 from worker.errors import JobError
-from worker.jobstore import Outcome, StartOutcome
-from worker.runner import describe_failure, log_finish, log_start, worker_lost
+from worker.failures import describe_failure, worker_lost
+from worker.job_log import log_finish, log_start
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)

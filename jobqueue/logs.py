@@ -64,5 +64,5 @@ def gunicorn_logconfig(level: str = "INFO") -> dict[str, Any]:
             "gunicorn.error": {"level": level, "handlers": ["error_console"], "propagate": False},
             "gunicorn.access": {"level": "CRITICAL", "handlers": [], "propagate": False},
         },
-        "formatters": {"generic": {"()": "worker.logs.json_formatter"}},
+        "formatters": {"generic": {"()": "jobqueue.logs.json_formatter"}},
     }

@@ -1,0 +1,43 @@
+"""The send-only Celery app: broker, JSON serialisation and routes, and no task code or bootsteps.
+
+The web and the command-line tools send tasks by name with it; the worker's
+app (``worker.celery_app``) is built on it, so both agree on the wire format.
+"""
+from __future__ import annotations
+
+from celery import Celery
+
+from jobqueue import contract
+from jobqueue.settings import Settings
+
+
+def create_celery_client(settings: Settings) -> Celery:
+    """A Celery app that sends tasks to the queues of ``settings``' broker and runs none."""
+    app = Celery("scoring")
+    app.conf.update(
+        broker_url=settings.redis_url,
+        # JSON only on the wire: a pickle from the broker would run code in the worker.
+        task_serializer="json",
+        accept_content=["json"],
+        event_serializer="json",
+        # Results live in the job record, written by the worker itself.
+        task_ignore_result=True,
+        task_default_queue=contract.Q_FAST,
+        task_routes={name: {"queue": queue} for name, queue in contract.TASK_QUEUES.items()},
+        broker_transport_options={
+            "visibility_timeout": settings.visibility_timeout_s,
+            "socket_connect_timeout": settings.redis_connect_timeout_s,
+            "socket_keepalive": True,
+            "health_check_interval": 10,
+        },
+        broker_connection_timeout=settings.redis_connect_timeout_s,
+        enable_utc=True,
+    )
+    return app
+
+
+def send_callback(celery: Celery, job_id: str, attempt: int = 1, countdown: float | None = None) -> None:
+    """Queue delivery attempt ``attempt`` of a finished job's callback; raises at once if the broker is gone
+    (a worker's skipped redelivery of the job queues it again: see JobStore.start)."""
+    celery.send_task(contract.DELIVER_CALLBACK, kwargs={"job_id": job_id, "attempt": attempt},
+                     queue=contract.Q_CALLBACKS, countdown=countdown, retry=False)

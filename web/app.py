@@ -1,0 +1,47 @@
+"""``create_app(settings)``: the Flask app that accepts and reports jobs, with its shared resources."""
+from __future__ import annotations
+
+from flask import Flask
+
+from jobqueue.celery_client import create_celery_client
+from jobqueue.connections import create_redis
+from jobqueue.logs import configure_logging
+from jobqueue.settings import Settings
+from jobqueue.store import JobStore
+from models.manifest import ModelStore
+from web import admin, auth, customers, health, jobs, metrics, models_api, openapi, page
+from web.catalog import ModelCatalog
+from web.cors import enable_cors
+from web.errors import register_error_handlers
+from web.requestlog import register_request_log
+from web.submission import Submitter
+from web.waiting import CompletionListener
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app; tests pass their own settings (their Redis, their model folder)."""
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_level)
+    app = Flask(__name__)
+    app.config.from_mapping(SETTINGS=settings, MAX_CONTENT_LENGTH=settings.max_request_bytes)
+    # Keep fields in the contract's order, as clients read them.
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    client = create_redis(settings)
+    job_store = JobStore.for_settings(client, settings)
+    celery = create_celery_client(settings)
+    catalog = ModelCatalog(ModelStore(settings.model_dir))
+    app.extensions.update(
+        redis=client, jobs=job_store, celery=celery, catalog=catalog,
+        submitter=Submitter(settings, job_store, celery, catalog),
+        completions=CompletionListener(client),
+    )
+
+    register_error_handlers(app)
+    # Before authentication, so a refused request is timed and logged too.
+    register_request_log(app)
+    auth.install(app, settings)
+    enable_cors(app, settings)
+    for blueprint in (jobs.bp, models_api.bp, admin.bp, customers.bp, health.bp, metrics.bp, openapi.bp, page.bp):
+        app.register_blueprint(blueprint)
+    return app

@@ -1,0 +1,75 @@
+"""``python -m worker ROLE [celery worker options]``: start the worker of one role with its settings.
+
+ROLE is ``fast`` (predictions, micro-batched), ``heavy`` (explanations and
+training), ``callbacks`` (deliveries; loads no model) or ``flower`` (the
+optional dashboard). Pool sizes, prefetch, the heavy pool's recycling and the
+log level come from the settings (the environment), so the Procfile, the
+compose file and the tests start each role the same way; options given after
+ROLE are passed on to Celery and win over those.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Callable
+
+from jobqueue import contract
+from jobqueue.settings import Settings
+from worker.celery_app import create_celery
+
+
+@dataclass(frozen=True)
+class Role:
+    """How one kind of worker process consumes: its queue, pool and prefetch, from the settings."""
+
+    queue: str
+    options: Callable[[Settings], list[str]]
+    loads_models: bool = True
+
+
+ROLES = {
+    "fast": Role(contract.Q_FAST, lambda s: ["-c", str(s.fast_concurrency),
+                                             "--prefetch-multiplier", str(s.fast_prefetch_multiplier)]),
+    # One message at a time: an explanation is long, and a prefetched one would wait behind it.
+    "heavy": Role(contract.Q_HEAVY, lambda s: ["-c", str(s.heavy_concurrency), "--prefetch-multiplier", "1",
+                                               "--max-tasks-per-child", str(s.heavy_max_tasks_per_child)]),
+    "callbacks": Role(contract.Q_CALLBACKS, lambda s: ["-c", str(s.callback_concurrency),
+                                                       "--prefetch-multiplier", "1"], loads_models=False),
+}
+
+
+def worker_argv(settings: Settings, role: str) -> list[str]:
+    """The ``celery worker`` arguments of ``role``."""
+    spec = ROLES[role]
+    return ["worker", "-Q", spec.queue, "-n", f"{role}@%h", *spec.options(settings),
+            "--without-gossip", "--without-mingle", "-l", settings.log_level]
+
+
+def flower_argv(settings: Settings) -> list[str]:
+    """The ``celery flower`` arguments: loopback unless FLOWER_ADDRESS says otherwise, basic auth if set."""
+    argv = ["flower", f"--address={settings.flower_address}", f"--port={settings.flower_port}"]
+    if settings.flower_basic_auth:
+        argv.append(f"--basic-auth={settings.flower_basic_auth}")
+    return argv
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the role named first in ``argv`` (default: sys.argv[1:])."""
+    args = sys.argv[1:] if argv is None else argv
+    roles = [*ROLES, "flower"]
+    if not args or args[0] not in roles:
+        print(f"usage: python -m worker {{{','.join(roles)}}} [celery options]\n\n{__doc__}", file=sys.stderr)
+        return 2
+    role, extra = args[0], args[1:]
+    settings = Settings.from_env()
+    if role == "flower":
+        create_celery(settings).start(flower_argv(settings) + extra)
+        return 0
+    if not ROLES[role].loads_models:
+        settings = settings.replace(warm_models=False)
+    create_celery(settings).worker_main(worker_argv(settings, role) + extra)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
