@@ -1,34 +1,28 @@
 """Shared fixtures: a private Redis, a trained model folder, a real Celery worker and the web app."""
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Iterator
 
-import numpy as np
-import pandas as pd
 import pytest
 import redis as redis_lib
 from flask import Flask
 from flask.testing import FlaskClient
 
-from models.credit.train import train as train_credit
-from models.interests.train import train
-from models.iris.train import train as train_iris
-from models.manifest import ModelStore
-from tests.processes import WebProcess, WorkerProcess
-from tools.redis_server import RedisServer
-from web import waiting
-from web.app import create_app
 from jobqueue import contract
 from jobqueue.logs import detach_logging
 from jobqueue.queues import broker_lists
 from jobqueue.settings import Settings
-
-
-# Screenshots the browser test saved (in artifacts/); listed at the end of the run.
-SCREENSHOTS: list[Path] = []
+from models.credit.train import train as train_credit
+from models.interests.train import train
+from models.iris.train import train as train_iris
+from models.manifest import ModelStore
+from tests.support.data import API_KEYS, CALLBACK_SECRET, CREDIT_CUSTOMERS, SCREENSHOTS
+from tests.support.processes import WebProcess, WorkerProcess
+from tools.redis_server import RedisServer
+from web import waiting
+from web.app import create_app
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -161,41 +155,9 @@ def keyed_client(keyed_settings: Settings) -> FlaskClient:
     return create_app(keyed_settings).test_client()
 
 
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
 @pytest.fixture()
 def model_copy(model_dir: Path, tmp_path: Path) -> Path:
     """A private copy of the model store that a test may damage."""
     target = tmp_path / "models"
     shutil.copytree(model_dir, target)
-    return target
-
-
-CALLBACK_SECRET = "test-callback-secret"
-ACME, ACME_ROTATED, GLOBEX, OPS = "acme-client-key-0001", "acme-client-key-0002", "globex-client-key-01", "ops-admin-key-00001"
-API_KEYS = f"client:acme:{ACME}, client:acme:{ACME_ROTATED}, client:globex:{GLOBEX}, admin:ops:{OPS}"
-SIGNUP = {"model": "interests", "input": {"interests": ["surfing", "python"], "city": "Lisbon"}}
-# The session's credit model: small, so its global explanations take a fraction of a second.
-CREDIT_CUSTOMERS = 3000
-
-
-
-def write_clinic_table(path: Path, rows: int = 200, seed: int = 0) -> Path:
-    """A small CSV of patients: glucose and BMI decide the 0/1 Outcome, one column is noise, plus an id."""
-    rng = np.random.default_rng(seed)
-    glucose, bmi, noise = rng.normal(120, 30, rows), rng.normal(30, 6, rows), rng.normal(0, 1, rows)
-    risk = 0.06 * (glucose - 120) + 0.25 * (bmi - 30) + rng.normal(0, 0.8, rows)
-    pd.DataFrame({"patient id": np.arange(1, rows + 1), "plasma glucose": glucose.round(1), "BMI": bmi.round(1),
-                  "noise": noise.round(3), "Outcome": (risk > 0).astype(int)}).to_csv(path, index=False)
-    return path
-
-
-def clone_version(store: ModelStore, name: str, source: str, version: str) -> Path:
-    """Register a copy of version ``source`` as ``version``: the same artifact under another id."""
-    target = store.root / name / version
-    shutil.copytree(store.version_dir(name, source), target)
-    manifest = json.loads((target / "manifest.json").read_text())
-    (target / "manifest.json").write_text(json.dumps(dict(manifest, version=version)))
     return target

@@ -14,11 +14,11 @@ from typing import Any, Callable, Iterator
 import pytest
 from flask.testing import FlaskClient
 
+from jobqueue.settings import Settings
 from tests.faults.ledger import Ledger, Outcome
-from tests.processes import WorkerProcess
+from tests.support.processes import WorkerProcess
 from tools.redis_server import RedisServer
 from web.app import create_app
-from jobqueue.settings import Settings
 
 # Chunks of 50 customers take ~0.1 s each, so a global explanation of 2,000
 # runs for a few seconds: long enough to be interrupted mid-way.

@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 import redis
 
-from tests.conftest import SIGNUP
-from tests.faults.conftest import local_explanations
 from jobqueue import contract
+from tests.faults.conftest import local_explanations
+from tests.support.data import SIGNUP
 from worker.broker_scan import BrokerMessages
 
 pytestmark = pytest.mark.faults

@@ -10,9 +10,9 @@ import signal
 
 import pytest
 
-from tests.conftest import SIGNUP
 from tests.faults.conftest import global_explanation
-from tests.processes import eventually
+from tests.support.data import SIGNUP
+from tests.support.processes import eventually
 
 pytestmark = pytest.mark.faults
 

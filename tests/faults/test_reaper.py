@@ -18,9 +18,9 @@ from __future__ import annotations
 import pytest
 import redis
 
-from tests.faults.conftest import global_explanation
-from tests.processes import eventually
 from jobqueue import contract
+from tests.faults.conftest import global_explanation
+from tests.support.processes import eventually
 from worker.broker_scan import BrokerMessages
 
 pytestmark = pytest.mark.faults

@@ -12,9 +12,9 @@ import time
 import pytest
 import redis
 
-from tests.conftest import SIGNUP
-from tests.processes import eventually
 from jobqueue import contract
+from tests.support.data import SIGNUP
+from tests.support.processes import eventually
 
 pytestmark = pytest.mark.faults
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 import redis
 
-from tests.conftest import SIGNUP
-from tests.faults.conftest import global_explanation
-from tests.processes import eventually
 from jobqueue import contract
+from tests.faults.conftest import global_explanation
+from tests.support.data import SIGNUP
+from tests.support.processes import eventually
 
 pytestmark = pytest.mark.faults
 

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode, checks
 
-from web.app import create_app
 from jobqueue import contract
+from web.app import create_app
 
 pytestmark = pytest.mark.faults
 

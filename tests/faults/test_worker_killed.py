@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 import redis
 
-from tests.faults.conftest import local_explanations
-from tests.processes import eventually
 from jobqueue import contract
+from tests.faults.conftest import local_explanations
+from tests.support.processes import eventually
 from worker.broker_scan import BrokerMessages
 
 pytestmark = pytest.mark.faults

@@ -16,10 +16,10 @@ import subprocess
 import pytest
 import redis
 
-from tests.conftest import CREDIT_CUSTOMERS
-from tests.faults.conftest import global_explanation
-from tests.processes import WorkerProcess, eventually
 from jobqueue import contract
+from tests.faults.conftest import global_explanation
+from tests.support.data import CREDIT_CUSTOMERS
+from tests.support.processes import WorkerProcess, eventually
 
 pytestmark = pytest.mark.faults
 

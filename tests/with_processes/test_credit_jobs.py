@@ -1,0 +1,150 @@
+"""Credit jobs through the front door: validation at submit, scoring and explanations by the real worker."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import redis as redis_lib
+from flask.testing import FlaskClient
+
+from jobqueue import contract
+from jobqueue.settings import Settings
+from models.credit import dataset
+from models.manifest import ModelStore
+from tests.support.data import SIGNUP
+from tests.support.processes import WorkerProcess, eventually
+from web.app import create_app
+
+CUSTOMER = dataset.FIRST_ID
+PREDICT = {"model": "credit", "input": {"customer_id": CUSTOMER}, "params": {"threshold": 0.6}}
+LOCAL = {"model": "credit", "task": "explain", "input": {"customer_id": CUSTOMER}}
+
+
+def explain_global(sample_size: int = 1000, seed: int = 0) -> dict[str, Any]:
+    return {"model": "credit", "task": "explain",
+            "params": {"scope": "global", "sample_size": sample_size, "seed": seed}}
+
+
+
+
+def _features(model_dir: Path) -> list[str]:
+    return [f["name"] for f in ModelStore(model_dir).manifest("credit").details["features"]]
+
+
+# -- validation at submit: nothing invalid is ever queued -----------------------------------------
+
+
+
+
+
+
+
+
+
+
+
+# -- the real worker -------------------------------------------------------------------------------
+
+def test_predict_by_customer_id_returns_probability_threshold_and_decision(live_client: FlaskClient) -> None:
+    job = live_client.post("/jobs?wait=20", json=PREDICT).json
+    assert job["status"] == "succeeded", job
+    result = job["result"]
+    assert set(result) == {"probability", "threshold", "decision"} and result["threshold"] == 0.6
+    assert result["decision"] == ("refused" if result["probability"] >= 0.6 else "accepted")
+
+
+def test_default_threshold_is_the_models_recommended_one(live_client: FlaskClient) -> None:
+    recommended = live_client.get("/models/credit").json["metrics"]["recommended_threshold"]
+    job = live_client.post("/jobs?wait=20", json={"model": "credit", "input": {"customer_id": CUSTOMER}}).json
+    assert job["result"]["threshold"] == recommended
+
+
+def test_raw_features_score_like_the_customer_they_describe(live_client: FlaskClient) -> None:
+    customer = live_client.get(f"/customers/{CUSTOMER}").json
+    job = live_client.post("/jobs?wait=20", json={"model": "credit", "inputs": [
+        {"customer_id": CUSTOMER}, {"features": customer["features"]}]}).json
+    assert job["status"] == "succeeded" and job["result"][0] == job["result"][1]
+
+
+def test_local_explanation_adds_up_to_the_predicted_probability(live_client: FlaskClient,
+                                                                model_dir: Path) -> None:
+    explained = live_client.post("/jobs?wait=30", json=LOCAL).json
+    assert explained["status"] == "succeeded", explained
+    assert explained["progress"] == {"done": 1, "total": 1}
+    result = explained["result"]
+    predicted = live_client.post("/jobs?wait=20", json=PREDICT).json["result"]["probability"]
+    assert list(result["contributions"]) == _features(model_dir)
+    log_odds = result["base_value"] + sum(result["contributions"].values())
+    assert 1 / (1 + math.exp(-log_odds)) == pytest.approx(predicted, abs=1e-9)
+    assert result["probability"] == pytest.approx(predicted, abs=1e-12)
+    impacts = [abs(r["contribution"]) for r in result["top_reasons"]]
+    assert len(impacts) == 5 and impacts == sorted(impacts, reverse=True)
+    assert impacts[0] == max(abs(v) for v in result["contributions"].values())
+
+
+def test_global_explanation_reports_progress_and_ranks_every_feature(live_client: FlaskClient,
+                                                                    model_dir: Path) -> None:
+    job = live_client.post("/jobs?wait=30", json=explain_global(sample_size=1000, seed=1)).json
+    assert job["status"] == "succeeded", job
+    assert job["progress"] == {"done": 1000, "total": 1000}
+    result = job["result"]
+    assert result["sample_size"] == 1000 and result["seed"] == 1 and result["cached"] is False
+    assert set(result["importance"]) == set(_features(model_dir))
+    values = list(result["importance"].values())
+    assert values == sorted(values, reverse=True) and values[0] > 0 and min(values) >= 0
+
+
+def test_identical_global_explanation_reuses_the_cached_result(live_client: FlaskClient) -> None:
+    first = live_client.post("/jobs?wait=30", json=explain_global(sample_size=500, seed=2)).json
+    again = live_client.post("/jobs?wait=30", json=explain_global(sample_size=500, seed=2)).json
+    other = live_client.post("/jobs?wait=30", json=explain_global(sample_size=500, seed=3)).json
+    assert again["id"] != first["id"] and again["status"] == "succeeded"
+    assert first["result"]["cached"] is False and again["result"]["cached"] is True
+    assert again["result"]["importance"] == first["result"]["importance"]
+    assert other["result"]["cached"] is False and other["result"]["importance"] != first["result"]["importance"]
+
+
+@pytest.fixture()
+def split_workers(settings: Settings, tmp_path: Path) -> Iterator[Settings]:
+    """A fast-only and a heavy-only worker on a Redis database of their own, as the Procfile runs them."""
+    # One customer per chunk stretches a global explanation of the small test
+    # model over seconds, so other jobs demonstrably run while it does.
+    own = settings.replace(redis_url=settings.redis_url.rsplit("/", 1)[0] + "/3", explain_chunk_rows=1)
+    broker = redis_lib.Redis.from_url(own.redis_url)
+    broker.flushdb()
+    workers = [WorkerProcess(own, role=queue, concurrency=1, log_path=tmp_path / f"{queue}.log")
+               for queue in (contract.Q_FAST, contract.Q_HEAVY)]
+    try:
+        for worker in workers:
+            worker.wait_ready()
+        yield own
+    finally:
+        for worker in workers:
+            worker.proc.terminate()  # both warm shutdowns at once
+        for worker in workers:
+            worker.stop()
+        broker.flushdb()
+
+
+def test_fast_jobs_keep_flowing_while_a_global_explanation_runs(split_workers: Settings) -> None:
+    client = create_app(split_workers).test_client()
+    heavy = client.post("/jobs", json=explain_global(sample_size=3000)).json
+    eventually(lambda: client.get(f"/jobs/{heavy['id']}").json["progress"]["done"] > 0, 30,
+               message="global explanation under way")
+    for _ in range(5):
+        signup = client.post("/jobs?wait=10", json=SIGNUP)
+        assert signup.status_code == 200 and signup.json["status"] == "succeeded"
+    during = client.get(f"/jobs/{heavy['id']}").json
+    assert during["status"] == "running" and during["progress"]["done"] < 3000
+
+    # A running heavy job can be canceled: the worker stops before its next chunk.
+    canceled = client.delete(f"/jobs/{heavy['id']}")
+    assert canceled.status_code == 200 and canceled.json["status"] == "canceled"
+    broker = redis_lib.Redis.from_url(split_workers.redis_url)
+    eventually(lambda: broker.get(contract.checkpoint_key(heavy["id"])) is None, 10,
+               message="worker dropped the canceled job's checkpoint")
+    assert not list(broker.scan_iter(contract.cache_key("explain-global", "*")))
+    final = client.get(f"/jobs/{heavy['id']}").json
+    assert final["status"] == "canceled" and final["result"] is None and final["error"] is None
