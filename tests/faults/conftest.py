@@ -30,10 +30,6 @@ FAULT_TIMINGS = dict(job_ttl_s=600, fast_time_limit_s=10, heavy_time_limit_s=30,
 _REPORT: list[tuple[str, Outcome]] = []
 
 
-def global_explanation(sample_size: int, seed: int) -> dict[str, Any]:
-    """The long, chunked job: mean |SHAP| over a sample of the credit model's customers."""
-    return {"model": "credit", "task": "explain", "params": {"scope": "global", "sample_size": sample_size,
-                                                             "seed": seed}}
 
 
 def local_explanations(client: FlaskClient, count: int) -> dict[str, Any]:

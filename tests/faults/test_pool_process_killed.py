@@ -10,8 +10,7 @@ import signal
 
 import pytest
 
-from tests.faults.conftest import global_explanation
-from tests.support.data import SIGNUP
+from tests.support.data import SIGNUP, explain_global
 from tests.support.processes import eventually
 
 pytestmark = pytest.mark.faults
@@ -23,7 +22,7 @@ def test_job_whose_pool_process_is_killed_is_redelivered_resumed_and_recorded_on
         fault_settings, web, ledger, start_worker) -> None:
     # One pool process, so the one running the explanation is the one killed.
     worker = start_worker(fault_settings, concurrency=1)
-    job_id = ledger.submit(web, global_explanation(SAMPLE, seed=1)).json["id"]
+    job_id = ledger.submit(web, explain_global(SAMPLE, seed=1)).json["id"]
     signups = [ledger.submit(web, SIGNUP) for _ in range(10)]
     assert all(response.status_code == 202 for response in signups)
     eventually(lambda: web.get(f"/jobs/{job_id}").json["progress"]["done"] >= 3 * fault_settings.explain_chunk_rows,

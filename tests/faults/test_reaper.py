@@ -19,7 +19,7 @@ import pytest
 import redis
 
 from jobqueue import contract
-from tests.faults.conftest import global_explanation
+from tests.support.data import explain_global
 from tests.support.processes import eventually
 from worker.broker_scan import BrokerMessages
 
@@ -35,7 +35,7 @@ def test_reaper_requeues_jobs_held_by_a_vanished_worker_with_or_without_their_me
     settings = fault_settings.replace(**TIMINGS)
     broker = redis.Redis.from_url(settings.redis_url)
     doomed = start_worker(settings, queues=contract.Q_HEAVY, concurrency=2, prefetch=2)
-    jobs = [ledger.submit(web, global_explanation(SAMPLE, seed)).json["id"] for seed in range(5, 9)]
+    jobs = [ledger.submit(web, explain_global(SAMPLE, seed)).json["id"] for seed in range(5, 9)]
 
     def two_running_two_held() -> list[str] | None:
         running = [j for j in jobs if web.get(f"/jobs/{j}").json["progress"]["done"] >= 2 * settings.explain_chunk_rows]

@@ -10,8 +10,7 @@ import pytest
 import redis
 
 from jobqueue import contract
-from tests.faults.conftest import global_explanation
-from tests.support.data import SIGNUP
+from tests.support.data import SIGNUP, explain_global
 from tests.support.processes import eventually
 
 pytestmark = pytest.mark.faults
@@ -27,7 +26,7 @@ def test_jobs_queued_across_a_redis_restart_all_finish_without_restarting_anythi
     settings = fault_settings.replace(**TIMINGS)
     # One pool process, busy with a long explanation: the signups wait in the queue.
     worker = start_worker(settings, concurrency=1)
-    heavy = ledger.submit(web, global_explanation(1000, seed=4)).json["id"]
+    heavy = ledger.submit(web, explain_global(1000, seed=4)).json["id"]
     eventually(lambda: web.get(f"/jobs/{heavy}").json["progress"]["done"] > 0, 30, message="explanation running")
     accepted = [ledger.submit(web, SIGNUP).status_code for _ in range(QUEUED)]
     assert accepted == [202] * QUEUED

@@ -17,8 +17,7 @@ import pytest
 import redis
 
 from jobqueue import contract
-from tests.faults.conftest import global_explanation
-from tests.support.data import CREDIT_CUSTOMERS
+from tests.support.data import CREDIT_CUSTOMERS, explain_global
 from tests.support.processes import WorkerProcess, eventually
 
 pytestmark = pytest.mark.faults
@@ -48,7 +47,7 @@ def test_stopped_worker_hands_its_long_job_back_and_another_resumes_it(
         fault_settings, web, ledger, start_worker, signal_every_process: bool) -> None:
     settings = fault_settings.replace(**TIMINGS)
     workers = {w.hostname: w for w in (start_worker(settings, queues=contract.Q_HEAVY) for _ in range(2))}
-    job_id = ledger.submit(web, global_explanation(SAMPLE, seed=3)).json["id"]
+    job_id = ledger.submit(web, explain_global(SAMPLE, seed=3)).json["id"]
     eventually(lambda: web.get(f"/jobs/{job_id}").json["progress"]["done"] >= 3 * settings.explain_chunk_rows,
                30, message="three chunks done")
     store = redis.Redis.from_url(settings.redis_url)

@@ -4,10 +4,12 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from models.credit import dataset
 from models.manifest import ModelStore
 
 CALLBACK_SECRET = "test-callback-secret"
@@ -16,8 +18,18 @@ API_KEYS = f"client:acme:{ACME}, client:acme:{ACME_ROTATED}, client:globex:{GLOB
 SIGNUP = {"model": "interests", "input": {"interests": ["surfing", "python"], "city": "Lisbon"}}
 # The session's credit model: small, so its global explanations take a fraction of a second.
 CREDIT_CUSTOMERS = 3000
+# Credit jobs for the first customer of the synthetic table.
+CUSTOMER = dataset.FIRST_ID
+PREDICT = {"model": "credit", "input": {"customer_id": CUSTOMER}, "params": {"threshold": 0.6}}
+LOCAL = {"model": "credit", "task": "explain", "input": {"customer_id": CUSTOMER}}
 # Screenshots the browser test saved (in artifacts/); listed at the end of the run.
 SCREENSHOTS: list[Path] = []
+
+
+def explain_global(sample_size: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """The long, chunked job: mean |SHAP| over a sample of the credit model's customers."""
+    return {"model": "credit", "task": "explain",
+            "params": {"scope": "global", "sample_size": sample_size, "seed": seed}}
 
 
 def write_clinic_table(path: Path, rows: int = 200, seed: int = 0) -> Path:

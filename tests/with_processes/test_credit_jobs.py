@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 import redis as redis_lib
@@ -11,22 +11,10 @@ from flask.testing import FlaskClient
 
 from jobqueue import contract
 from jobqueue.settings import Settings
-from models.credit import dataset
 from models.manifest import ModelStore
-from tests.support.data import SIGNUP
+from tests.support.data import CUSTOMER, LOCAL, PREDICT, SIGNUP, explain_global
 from tests.support.processes import WorkerProcess, eventually
 from web.app import create_app
-
-CUSTOMER = dataset.FIRST_ID
-PREDICT = {"model": "credit", "input": {"customer_id": CUSTOMER}, "params": {"threshold": 0.6}}
-LOCAL = {"model": "credit", "task": "explain", "input": {"customer_id": CUSTOMER}}
-
-
-def explain_global(sample_size: int = 1000, seed: int = 0) -> dict[str, Any]:
-    return {"model": "credit", "task": "explain",
-            "params": {"scope": "global", "sample_size": sample_size, "seed": seed}}
-
-
 
 
 def _features(model_dir: Path) -> list[str]:

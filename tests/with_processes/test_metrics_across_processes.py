@@ -2,22 +2,10 @@
 from __future__ import annotations
 
 import requests
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.data import SIGNUP
 from tests.support.processes import WebProcess, WorkerProcess
-
-Samples = dict[tuple[str, frozenset], float]
-
-
-def samples(text: str) -> Samples:
-    """Every sample of a scrape, keyed by name and labels."""
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
-
-
-def at(found: Samples, name: str, **labels: str) -> float | None:
-    return found.get((name, frozenset(labels.items())))
+from tests.support.scrape import at, samples
 
 
 def test_every_gunicorn_worker_reports_the_same_totals(web_server: WebProcess,

@@ -1,46 +1,15 @@
 """Activating a version: refused when it cannot serve, through the API and the command line alike."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from flask.testing import FlaskClient
 
 from jobqueue.settings import Settings
 from models.activate import main as activate_main
 from models.manifest import ModelStore
-from models.registry import Registry
-from models.tabular import predict as tabular_predict
 from tests.support.data import clone_version
-from tests.support.processes import WorkerProcess
 from web.app import create_app
-
-FLOWER = {"SepalLengthCm": 6.0, "SepalWidthCm": 2.9, "PetalLengthCm": 4.6, "PetalWidthCm": 1.5}
-
-
-@dataclass
-class Lifecycle:
-    store: ModelStore
-    worker: WorkerProcess
-    settings: Settings
-    first: str   # two iris versions whose answers differ
-    second: str
-
-    def client(self) -> FlaskClient:
-        return create_app(self.settings).test_client()
-
-    def expected(self, version: str) -> dict[str, Any]:
-        """What ``version`` answers for FLOWER, computed here without the service."""
-        model = Registry(self.store).get("iris", version)
-        [(species, probabilities)] = tabular_predict.classify(model, [{
-            "sepal_length": 6.0, "sepal_width": 2.9, "petal_length": 4.6, "petal_width": 1.5}])
-        return {"species": species, "probabilities": probabilities}
-
-
-
-
 
 
 @pytest.fixture()

@@ -9,16 +9,7 @@ from flask.testing import FlaskClient
 
 from jobqueue import contract
 from jobqueue.settings import Settings
-from models.credit import dataset
-
-CUSTOMER = dataset.FIRST_ID
-PREDICT = {"model": "credit", "input": {"customer_id": CUSTOMER}, "params": {"threshold": 0.6}}
-LOCAL = {"model": "credit", "task": "explain", "input": {"customer_id": CUSTOMER}}
-
-
-def explain_global(sample_size: int = 1000, seed: int = 0) -> dict[str, Any]:
-    return {"model": "credit", "task": "explain",
-            "params": {"scope": "global", "sample_size": sample_size, "seed": seed}}
+from tests.support.data import CUSTOMER, LOCAL, PREDICT, explain_global
 
 
 def _fields(response: Any) -> list[str]:

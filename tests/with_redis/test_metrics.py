@@ -4,25 +4,13 @@ from __future__ import annotations
 import time
 
 from flask.testing import FlaskClient
-from prometheus_client.parser import text_string_to_metric_families
 
 from jobqueue import contract
 from jobqueue.settings import Settings
 from tests.support.data import SIGNUP
+from tests.support.scrape import at, samples
 from worker.runner import run_job
 from worker.runtime import Runtime
-
-Samples = dict[tuple[str, frozenset], float]
-
-
-def samples(text: str) -> Samples:
-    """Every sample of a scrape, keyed by name and labels."""
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
-
-
-def at(found: Samples, name: str, **labels: str) -> float | None:
-    return found.get((name, frozenset(labels.items())))
 
 
 def test_each_job_is_counted_once_by_model_task_and_final_status(idle_client: FlaskClient,
