@@ -11,6 +11,7 @@ process tree), and p50/p99 of signup jobs (POST /jobs?wait) with no
 explanation running and while 10,000-customer explanations run back to back.
 Loopback only; every wait is bounded by --timeout.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,17 +30,20 @@ from typing import Any
 import psutil
 import requests
 
+from jobqueue.settings import PROJECT_ROOT
 from models.build import build_missing
 from models.manifest import ModelStore
 from tools.redis_server import RedisServer, free_port
-from jobqueue.settings import PROJECT_ROOT
 
 SIGNUP = {"model": "interests", "input": {"interests": ["surfing", "python", "jazz"], "city": "Lisbon"}}
 
 
 def explanation(sample_size: int, seed: int) -> dict[str, Any]:
-    return {"model": "credit", "task": "explain", "params": {"scope": "global", "sample_size": sample_size,
-                                                             "seed": seed}}
+    return {
+        "model": "credit",
+        "task": "explain",
+        "params": {"scope": "global", "sample_size": sample_size, "seed": seed},
+    }
 
 
 class TreeMemory(threading.Thread):
@@ -72,20 +76,37 @@ class Service:
         self.redis.start()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, REDIS_URL=self.redis.url, MODEL_DIR=str(model_dir), LOG_LEVEL="WARNING",
-                   PYTHONUNBUFFERED="1", WEB_CONCURRENCY="2")
+        env = dict(
+            os.environ,
+            REDIS_URL=self.redis.url,
+            MODEL_DIR=str(model_dir),
+            LOG_LEVEL="WARNING",
+            PYTHONUNBUFFERED="1",
+            WEB_CONCURRENCY="2",
+        )
         worker = [sys.executable, "-m", "worker"]
         commands = {
-            "web": [sys.executable, "-m", "gunicorn", "-c", "python:web.gunicorn_conf", "--bind",
-                    f"127.0.0.1:{self.port}", "web.wsgi:app"],
+            "web": [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "python:web.gunicorn_conf",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "web.wsgi:app",
+            ],
             # As the Procfile runs them; /ready wants a consumer on every queue.
             "fast": [*worker, "fast", "-n", "bench-fast@%h", "--prefetch-multiplier", "1"],
             "heavy": [*worker, "heavy", "-n", "bench-heavy@%h"],
             "callbacks": [*worker, "callbacks", "-n", "bench-callbacks@%h", "-c", "1"],
         }
-        self.procs = {name: subprocess.Popen(argv, cwd=PROJECT_ROOT, env=env,
-                                             stdout=open(logs / f"{name}.log", "wb"), stderr=subprocess.STDOUT)
-                      for name, argv in commands.items()}
+        self.procs = {
+            name: subprocess.Popen(
+                argv, cwd=PROJECT_ROOT, env=env, stdout=open(logs / f"{name}.log", "wb"), stderr=subprocess.STDOUT
+            )
+            for name, argv in commands.items()
+        }
 
     def wait_ready(self, deadline: float) -> None:
         while time.monotonic() < deadline:
@@ -132,13 +153,20 @@ def signup_latencies(url: str, count: int, concurrency: int, deadline: float) ->
 
     with ThreadPoolExecutor(concurrency) as pool:
         ms = sorted(pool.map(one, range(count)))
-    return {"count": count, "p50_ms": round(ms[len(ms) // 2], 1),
-            "p99_ms": round(ms[min(len(ms) - 1, int(0.99 * len(ms)))], 1), "max_ms": round(ms[-1], 1)}
+    return {
+        "count": count,
+        "p50_ms": round(ms[len(ms) // 2], 1),
+        "p99_ms": round(ms[min(len(ms) - 1, int(0.99 * len(ms)))], 1),
+        "max_ms": round(ms[-1], 1),
+    }
 
 
 def timed(job: dict[str, Any]) -> dict[str, Any]:
-    return {"wall_s": round(job["wall_s"], 2), "cached": job["result"]["cached"],
-            "sample_size": job["result"]["sample_size"]}
+    return {
+        "wall_s": round(job["wall_s"], 2),
+        "cached": job["result"]["cached"],
+        "sample_size": job["result"]["sample_size"],
+    }
 
 
 def measure(service: Service, signups: int, concurrency: int, deadline: float) -> dict[str, Any]:
@@ -180,15 +208,16 @@ def measure(service: Service, signups: int, concurrency: int, deadline: float) -
     figures["explain_10000_runs_during_signups"] = len(results)
     memory.stop.set()
     memory.join()
-    figures["heavy_worker_peak_rss_mib"] = round(memory.peak_rss / 2 ** 20, 1)
-    figures["heavy_worker_peak_pss_mib"] = round(memory.peak_pss / 2 ** 20, 1)
+    figures["heavy_worker_peak_rss_mib"] = round(memory.peak_rss / 2**20, 1)
+    figures["heavy_worker_peak_pss_mib"] = round(memory.peak_pss / 2**20, 1)
     return figures
 
 
 def _worker_time(job: dict[str, Any], chunk_rows: int = 500) -> dict[str, float]:
     """Seconds the worker spent on a job (from its record), and per chunk of the default size."""
-    started, finished = (dt.datetime.fromisoformat(job[k].replace("Z", "+00:00")).timestamp()
-                         for k in ("started_at", "finished_at"))
+    started, finished = (
+        dt.datetime.fromisoformat(job[k].replace("Z", "+00:00")).timestamp() for k in ("started_at", "finished_at")
+    )
     chunks = -(-job["result"]["sample_size"] // chunk_rows)
     return {"worker_s": round(finished - started, 2), "per_chunk_s": round((finished - started) / chunks, 3)}
 

@@ -7,6 +7,7 @@ POST then GET /jobs/<id> every 20 ms), ``sync`` (bench.sync_app: the result in
 the response) and ``naive`` (bench.naive_app: delay() then polling every
 20 ms). Loopback only; every loop is bounded by --jobs and a deadline.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,8 +17,9 @@ import random
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlparse
 
 from models.interests.dataset import CITIES, VOCABULARY
@@ -96,11 +98,18 @@ DESIGNS: dict[str, Callable[[Client, dict, float], None]] = {
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def drive(url: str, design: str, jobs: int, concurrency: int, timeout_s: float = 300.0,
-          seed: int = 0, api_key: str | None = None) -> dict[str, Any]:
+def drive(
+    url: str,
+    design: str,
+    jobs: int,
+    concurrency: int,
+    timeout_s: float = 300.0,
+    seed: int = 0,
+    api_key: str | None = None,
+) -> dict[str, Any]:
     """Run ``jobs`` signups over ``concurrency`` clients against ``url``; return the figures."""
     parsed = urlparse(url)
     if parsed.hostname not in ("127.0.0.1", "localhost", "::1"):
@@ -129,13 +138,17 @@ def drive(url: str, design: str, jobs: int, concurrency: int, timeout_s: float =
     elapsed = time.perf_counter() - started
     ms = [v * 1000 for v in latencies]
     return {
-        "design": design, "concurrency": concurrency, "jobs": jobs, "seconds": round(elapsed, 2),
+        "design": design,
+        "concurrency": concurrency,
+        "jobs": jobs,
+        "seconds": round(elapsed, 2),
         "jobs_per_s": round(len(latencies) / elapsed, 1),
         "p50_ms": round(percentile(ms, 50), 2) if ms else None,
         "p95_ms": round(percentile(ms, 95), 2) if ms else None,
         "p99_ms": round(percentile(ms, 99), 2) if ms else None,
         "mean_ms": round(statistics.fmean(ms), 2) if ms else None,
-        "errors": len(errors), "first_errors": errors[:3],
+        "errors": len(errors),
+        "first_errors": errors[:3],
         "http_requests_per_job": round(sum(c.requests for c in clients) / max(1, jobs), 2),
     }
 
@@ -156,8 +169,12 @@ def main() -> None:
 
 # Matched against command lines; the node names are the Procfile's, so test
 # workers running on the same machine are not counted.
-SERVER_PATTERNS = {"web": ("gunicorn", "web.wsgi"), "worker": ("celery", "-n fast@"),
-                   "heavy": ("celery", "-n heavy@"), "callbacks": ("celery", "-n callbacks@")}
+SERVER_PATTERNS = {
+    "web": ("gunicorn", "web.wsgi"),
+    "worker": ("celery", "-n fast@"),
+    "heavy": ("celery", "-n heavy@"),
+    "callbacks": ("celery", "-n callbacks@"),
+}
 
 
 def server_rss() -> dict[str, list[float]]:

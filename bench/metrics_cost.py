@@ -10,6 +10,7 @@ first on the path and --transitions-only:
 
     PYTHONPATH=/path/to/other/tree python bench/metrics_cost.py --transitions-only
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,20 +18,27 @@ import json
 import time
 import uuid
 
-from tools.redis_server import RedisServer
 from jobqueue import contract
-from jobqueue.records import NewJob
-from jobqueue.store import JobStore
 from jobqueue.connections import create_redis
+from jobqueue.records import NewJob
 from jobqueue.settings import Settings
+from jobqueue.store import JobStore
+from tools.redis_server import RedisServer
 
 
 def time_transitions(store: JobStore, jobs: int) -> float:
     """Mean milliseconds of create + start + finish for one job."""
     started = time.perf_counter()
     for i in range(jobs):
-        job = NewJob(id=uuid.uuid4().hex, model="interests", model_version="v1", task="predict",
-                     queue=contract.Q_FAST, request={"records": [{}], "batch": False, "params": {}}, total=1)
+        job = NewJob(
+            id=uuid.uuid4().hex,
+            model="interests",
+            model_version="v1",
+            task="predict",
+            queue=contract.Q_FAST,
+            request={"records": [{}], "batch": False, "params": {}},
+            total=1,
+        )
         store.create(job)
         store.start(job.id)
         store.finish(job.id, contract.SUCCEEDED if i % 10 else contract.FAILED, result={"cluster": 1})

@@ -6,6 +6,7 @@ clients polling ``AsyncResult`` every 20 ms: the shape of most tutorials.
     REDIS_URL=... MODEL_DIR=... gunicorn -w 2 -b 127.0.0.1:8102 bench.naive_app:app
     REDIS_URL=... MODEL_DIR=... celery -A bench.naive_app:celery worker -c 2
 """
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,9 @@ from celery import Celery
 from flask import Flask, jsonify, request
 
 celery = Celery("naive", broker=os.environ["REDIS_URL"], backend=os.environ["REDIS_URL"])
-celery.conf.update(task_serializer="json", result_serializer="json", accept_content=["json"],
-                   worker_hijack_root_logger=False)
+celery.conf.update(
+    task_serializer="json", result_serializer="json", accept_content=["json"], worker_hijack_root_logger=False
+)
 app = Flask(__name__)
 _registry = None
 

@@ -11,6 +11,7 @@ around the rollout. Then it times an iris train job per estimator (worker
 seconds from the job record) and, with --csv, the CSV trainer per estimator
 with its held-out scores. Loopback only; every wait is bounded by --timeout.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,14 +34,19 @@ from models.iris.train import train as train_iris
 from models.manifest import ModelStore
 from models.tabular.train_csv import train as train_csv
 
-IRIS = {"model": "iris", "input": {"SepalLengthCm": 6.0, "SepalWidthCm": 2.9, "PetalLengthCm": 4.6,
-                                   "PetalWidthCm": 1.5}}
+IRIS = {
+    "model": "iris",
+    "input": {"SepalLengthCm": 6.0, "SepalWidthCm": 2.9, "PetalLengthCm": 4.6, "PetalWidthCm": 1.5},
+}
 
 
 def _percentiles(ms: list[float]) -> dict[str, float]:
     ms = sorted(ms)
-    return {"count": len(ms), "p50_ms": round(ms[len(ms) // 2], 1),
-            "p99_ms": round(ms[min(len(ms) - 1, int(0.99 * len(ms)))], 1)}
+    return {
+        "count": len(ms),
+        "p50_ms": round(ms[len(ms) // 2], 1),
+        "p99_ms": round(ms[min(len(ms) - 1, int(0.99 * len(ms)))], 1),
+    }
 
 
 def rollout(url: str, new: str, jobs: int, concurrency: int, deadline: float) -> dict[str, Any]:
@@ -67,15 +73,21 @@ def rollout(url: str, new: str, jobs: int, concurrency: int, deadline: float) ->
         list(pool.map(one, range(jobs)))
     after = [f for f in finished if f[2] == new]
     first_new = min(f[0] for f in after) - activated["at"] if after else None
-    return {"jobs": jobs, "failed": len(failures), "on_new_version": len(after),
-            "on_old_version": len(finished) - len(after),
-            "first_new_version_job_s_after_activation": round(first_new, 3) if first_new is not None else None,
-            "latency_before": _percentiles([f[1] for f in finished if f[0] < activated["at"]]),
-            "latency_after": _percentiles([f[1] for f in finished if f[0] >= activated["at"]])}
+    return {
+        "jobs": jobs,
+        "failed": len(failures),
+        "on_new_version": len(after),
+        "on_old_version": len(finished) - len(after),
+        "first_new_version_job_s_after_activation": round(first_new, 3) if first_new is not None else None,
+        "latency_before": _percentiles([f[1] for f in finished if f[0] < activated["at"]]),
+        "latency_after": _percentiles([f[1] for f in finished if f[0] >= activated["at"]]),
+    }
 
 
 def _worker_seconds(job: dict[str, Any]) -> float:
-    started, finished = (dt.datetime.fromisoformat(job[k].replace("Z", "+00:00")) for k in ("started_at", "finished_at"))
+    started, finished = (
+        dt.datetime.fromisoformat(job[k].replace("Z", "+00:00")) for k in ("started_at", "finished_at")
+    )
     return round((finished - started).total_seconds(), 2)
 
 
@@ -83,8 +95,11 @@ def training_jobs(url: str, deadline: float) -> dict[str, Any]:
     session, figures = requests.Session(), {}
     for estimator in ("logreg", "svm", "forest"):
         job = run_job(session, url, {"model": "iris", "task": "train", "params": {"estimator": estimator}}, deadline)
-        figures[estimator] = {"wall_s": round(job["wall_s"], 2), "worker_s": _worker_seconds(job),
-                              "accuracy": job["result"]["metrics"]["accuracy"]}
+        figures[estimator] = {
+            "wall_s": round(job["wall_s"], 2),
+            "worker_s": _worker_seconds(job),
+            "accuracy": job["result"]["metrics"]["accuracy"],
+        }
     return figures
 
 
@@ -93,9 +108,12 @@ def csv_training(store: ModelStore, csv: Path, target: str) -> dict[str, Any]:
     for estimator in ("svm", "logreg", "forest"):
         started = time.perf_counter()
         manifest = train_csv(store, f"bench-{estimator}", csv, target, estimator=estimator)
-        figures[estimator] = {"train_s": round(time.perf_counter() - started, 2), **manifest.metrics,
-                              "best_params": manifest.details["best_params"],
-                              "cv_best_score": manifest.details["cv"]["best_score"]}
+        figures[estimator] = {
+            "train_s": round(time.perf_counter() - started, 2),
+            **manifest.metrics,
+            "best_params": manifest.details["best_params"],
+            "cv_best_score": manifest.details["cv"]["best_score"],
+        }
     return figures
 
 
@@ -122,8 +140,11 @@ def main() -> None:
             service.stop()
         if args.csv:
             figures["csv_training"] = csv_training(store, args.csv, args.target)
-    figures["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0],
-                          "load_avg_1m": round(os.getloadavg()[0], 2)}
+    figures["machine"] = {
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+    }
     print(json.dumps(figures, indent=2))
 
 

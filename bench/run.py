@@ -7,6 +7,7 @@ Each design runs alone, on the same private Redis, model and load driver, with
 only its own processes started; everything listens on 127.0.0.1. Figures go
 to stdout and to bench/results/<timestamp>.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,9 +21,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import psutil
 import redis
@@ -40,8 +42,10 @@ class Fleet:
     """The server processes of one design, with a peak-RSS sampler per role."""
 
     def __init__(self, env: dict[str, str], commands: dict[str, list[str]]) -> None:
-        self.procs = {role: subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                             stderr=subprocess.DEVNULL) for role, argv in commands.items()}
+        self.procs = {
+            role: subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for role, argv in commands.items()
+        }
         self.peak: dict[str, float] = {}
         self._stop = threading.Event()
         self._sampler = threading.Thread(target=self._sample, daemon=True)
@@ -106,8 +110,11 @@ def _cpu_seconds(fleet: Fleet, client: redis.Redis) -> dict[str, float]:
     """CPU used so far by each role, Redis, and this process (the load driver)."""
     info = client.info("cpu")
     driver = psutil.Process().cpu_times()
-    return {**fleet.cpu_seconds(), "redis": info["used_cpu_user"] + info["used_cpu_sys"],
-            "driver": driver.user + driver.system}
+    return {
+        **fleet.cpu_seconds(),
+        "redis": info["used_cpu_user"] + info["used_cpu_sys"],
+        "driver": driver.user + driver.system,
+    }
 
 
 @contextmanager
@@ -117,11 +124,15 @@ def design(name: str, env: dict[str, str], port: int) -> Iterator[Fleet]:
     gunicorn = [python, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", "2"]
     celery = [python, "-m", "celery"]
     commands = {
-        "service": {"web": [python, "-m", "gunicorn", "--config", "python:web.gunicorn_conf", "web.wsgi:app"],
-                    "worker": [python, "-m", "worker", "fast", "-l", "warning"]},
+        "service": {
+            "web": [python, "-m", "gunicorn", "--config", "python:web.gunicorn_conf", "web.wsgi:app"],
+            "worker": [python, "-m", "worker", "fast", "-l", "warning"],
+        },
         "sync": {"web": [*gunicorn, "bench.sync_app:app"]},
-        "naive": {"web": [*gunicorn, "bench.naive_app:app"],
-                  "worker": [*celery, "-A", "bench.naive_app:celery", "worker", "-c", "2", "-l", "warning"]},
+        "naive": {
+            "web": [*gunicorn, "bench.naive_app:app"],
+            "worker": [*celery, "-A", "bench.naive_app:celery", "worker", "-c", "2", "-l", "warning"],
+        },
     }[name]
     fleet = Fleet({**env, "PORT": str(port)}, commands)
     try:
@@ -137,8 +148,9 @@ def design(name: str, env: dict[str, str], port: int) -> Iterator[Fleet]:
         fleet.stop()
 
 
-def scenario(fleet: Fleet, client: redis.Redis, url: str, design_name: str, jobs: int,
-             concurrency: int) -> dict[str, Any]:
+def scenario(
+    fleet: Fleet, client: redis.Redis, url: str, design_name: str, jobs: int, concurrency: int
+) -> dict[str, Any]:
     """Warm up, then drive ``jobs`` signups; add Redis commands, CPU ms per job and peak RSS."""
     drive(url, design_name, min(200, jobs), concurrency)
     fleet.peak.clear()
@@ -147,8 +159,9 @@ def scenario(fleet: Fleet, client: redis.Redis, url: str, design_name: str, jobs
     figures["redis_commands_per_job"] = round((_commands(client) - before) / jobs, 1)
     cpu_after = _cpu_seconds(fleet, client)
     # Where the time goes: a design is as fast as the CPU it spends per job on 2 shared cores.
-    figures["cpu_ms_per_job"] = {role: round((cpu_after[role] - cpu_before[role]) * 1000 / jobs, 2)
-                                 for role in cpu_after}
+    figures["cpu_ms_per_job"] = {
+        role: round((cpu_after[role] - cpu_before[role]) * 1000 / jobs, 2) for role in cpu_after
+    }
     figures["peak_rss_mib"] = dict(fleet.peak)
     return figures
 
@@ -163,8 +176,7 @@ def big_batch(url: str, size: int) -> dict[str, Any]:
     request = urllib.request.Request(f"{url}/jobs?wait=30", data=body, headers={"Content-Type": "application/json"})
     job = json.load(urllib.request.urlopen(request, timeout=40))
     elapsed = time.perf_counter() - started
-    return {"records": size, "status": job["status"], "seconds": round(elapsed, 3),
-            "results": len(job["result"] or [])}
+    return {"records": size, "status": job["status"], "seconds": round(elapsed, 3), "results": len(job["result"] or [])}
 
 
 def main() -> None:
@@ -175,14 +187,24 @@ def main() -> None:
     parser.add_argument("--web-worker-class", default="gthread", help="the service's gunicorn worker class")
     parser.add_argument("--web-threads", type=int, default=32, help="threads per gunicorn worker (gthread)")
     args = parser.parse_args()
-    results: dict[str, Any] = {"when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                               "cpus": os.cpu_count(), "scenarios": []}
+    results: dict[str, Any] = {
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "scenarios": [],
+    }
     with tempfile.TemporaryDirectory() as tmp, RedisServer(data_dir=Path(tmp) / "redis") as server:
         store = Path(tmp) / "models"
         train(ModelStore(store), n_users=3000)
-        env = {**os.environ, "REDIS_URL": server.url, "MODEL_DIR": str(store), "LOG_LEVEL": "WARNING",
-               "WEB_CONCURRENCY": "2", "PYTHONUNBUFFERED": "1", "WEB_WORKER_CLASS": args.web_worker_class,
-               "WEB_THREADS": str(args.web_threads)}
+        env = {
+            **os.environ,
+            "REDIS_URL": server.url,
+            "MODEL_DIR": str(store),
+            "LOG_LEVEL": "WARNING",
+            "WEB_CONCURRENCY": "2",
+            "PYTHONUNBUFFERED": "1",
+            "WEB_WORKER_CLASS": args.web_worker_class,
+            "WEB_THREADS": str(args.web_threads),
+        }
         results["service_web"] = {"worker_class": args.web_worker_class, "threads": args.web_threads}
         client = redis.Redis.from_url(server.url)
         plan = [("sync", 1), ("sync", 32), ("naive", 8), ("naive", 32), ("service", 1), ("service", 32)]
@@ -212,8 +234,14 @@ def soak(fleet: Fleet, url: str, total: int) -> list[dict[str, Any]]:
     steps = []
     for step in range(1, 11):
         figures = drive(url, "wait", total // 10, 32, timeout_s=600)
-        steps.append({"jobs_done": step * (total // 10), "jobs_per_s": figures["jobs_per_s"],
-                      "errors": figures["errors"], "rss_mib": fleet.rss()})
+        steps.append(
+            {
+                "jobs_done": step * (total // 10),
+                "jobs_per_s": figures["jobs_per_s"],
+                "errors": figures["errors"],
+                "rss_mib": fleet.rss(),
+            }
+        )
         print(json.dumps(steps[-1]), flush=True)
     return steps
 

@@ -11,6 +11,7 @@ alternate in blocks, so a busy machine slows both alike; the script prints
 p50, p95 and mean per request in ms for each, and their ratio. No worker runs:
 the jobs stay queued, and the database is flushed between blocks.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,11 +21,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from jobqueue.settings import Settings
 from models.interests.train import train
 from models.manifest import ModelStore
 from tools.redis_server import RedisServer
 from web.app import create_app
-from jobqueue.settings import Settings
 
 SIGNUP = {"model": "interests", "input": {"interests": ["surfing", "python", "jazz"], "city": "Lisbon"}}
 KEY = "bench-client-key-000001"
@@ -33,7 +34,7 @@ BLOCK = 100
 
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def measure(jobs: int, model_dir: Path) -> dict:
@@ -43,9 +44,17 @@ def measure(jobs: int, model_dir: Path) -> dict:
         apps = {
             "open_no_limits": (create_app(base.replace(rate_limit_per_key=0, max_queue_depth_fast=0)), {}, SIGNUP),
             "keys_rate_depth_callback": (
-                create_app(base.replace(api_keys=f"client:bench:{KEY}", rate_limit_per_key=10**9,
-                                        max_queue_depth_fast=10**9, callback_secret="bench-secret")),
-                {"Authorization": f"Bearer {KEY}"}, {**SIGNUP, "callback_url": "https://8.8.8.8/hook"}),
+                create_app(
+                    base.replace(
+                        api_keys=f"client:bench:{KEY}",
+                        rate_limit_per_key=10**9,
+                        max_queue_depth_fast=10**9,
+                        callback_secret="bench-secret",
+                    )
+                ),
+                {"Authorization": f"Bearer {KEY}"},
+                {**SIGNUP, "callback_url": "https://8.8.8.8/hook"},
+            ),
         }
         timings: dict[str, list[float]] = {name: [] for name in apps}
         clients = {name: app.test_client() for name, (app, _, _) in apps.items()}
@@ -58,9 +67,15 @@ def measure(jobs: int, model_dir: Path) -> dict:
                     timings[name].append((time.perf_counter() - started) * 1000)
                     if response.status_code != 202:
                         raise RuntimeError(f"{name}: HTTP {response.status_code} {response.json}")
-    figures = {name: {"p50_ms": round(_percentile(ms, 50), 3), "p95_ms": round(_percentile(ms, 95), 3),
-                      "mean_ms": round(statistics.fmean(ms), 3), "requests": len(ms)}
-               for name, ms in timings.items()}
+    figures = {
+        name: {
+            "p50_ms": round(_percentile(ms, 50), 3),
+            "p95_ms": round(_percentile(ms, 95), 3),
+            "mean_ms": round(statistics.fmean(ms), 3),
+            "requests": len(ms),
+        }
+        for name, ms in timings.items()
+    }
     figures["p50_ratio"] = round(figures["keys_rate_depth_callback"]["p50_ms"] / figures["open_no_limits"]["p50_ms"], 2)
     return figures
 

@@ -1,7 +1,8 @@
 """The synchronous baseline: POST /predict scores one signup in the request, with the same model.
 
-    MODEL_DIR=... gunicorn -w 2 -b 127.0.0.1:8101 bench.sync_app:app
+MODEL_DIR=... gunicorn -w 2 -b 127.0.0.1:8101 bench.sync_app:app
 """
+
 from __future__ import annotations
 
 import os

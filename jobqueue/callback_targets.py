@@ -6,6 +6,7 @@ unless the settings allow loopback, or every address. At delivery its
 session connects to the very address it checked, so a DNS answer that changes
 after the check (rebinding) cannot redirect a callback inside the network.
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -43,18 +44,21 @@ def check_callback_url(url: str, settings: Settings) -> None:
         filter_host(parts.hostname, port or SCHEMES[parts.scheme], allow_loopback=settings.callback_allow_loopback)
     except InvalidIPAddress as exc:
         where = parts.hostname if str(exc) == parts.hostname else f"{parts.hostname} resolves to {exc}, which"
-        raise UnsafeCallbackUrl(f"{where} is an address callbacks may not reach "
-                                "(private, loopback, link-local or reserved)") from None
+        raise UnsafeCallbackUrl(
+            f"{where} is an address callbacks may not reach (private, loopback, link-local or reserved)"
+        ) from None
     except requests.RequestException:
         raise UnsafeCallbackUrl(f"the host {parts.hostname} does not resolve") from None
 
 
 def create_session(settings: Settings) -> requests.Session:
     """A session that refuses disallowed addresses at connect time, never follows redirects and times out."""
-    return HTTPSession(Config(
-        ip_filter_enable=not settings.callback_allow_private,
-        ip_filter_allow_loopback_ips=settings.callback_allow_loopback,
-        never_redirect=True,
-        default_timeout=(settings.callback_timeout_s, settings.callback_timeout_s),
-        user_agent_override="scoring-service-callbacks/1",
-    ))
+    return HTTPSession(
+        Config(
+            ip_filter_enable=not settings.callback_allow_private,
+            ip_filter_allow_loopback_ips=settings.callback_allow_loopback,
+            never_redirect=True,
+            default_timeout=(settings.callback_timeout_s, settings.callback_timeout_s),
+            user_agent_override="scoring-service-callbacks/1",
+        )
+    )

@@ -3,6 +3,7 @@
 The web and the command-line tools send tasks by name with it; the worker's
 app (``worker.celery_app``) is built on it, so both agree on the wire format.
 """
+
 from __future__ import annotations
 
 from celery import Celery
@@ -39,5 +40,10 @@ def create_celery_client(settings: Settings) -> Celery:
 def send_callback(celery: Celery, job_id: str, attempt: int = 1, countdown: float | None = None) -> None:
     """Queue delivery attempt ``attempt`` of a finished job's callback; raises at once if the broker is gone
     (a worker's skipped redelivery of the job queues it again: see JobStore.start)."""
-    celery.send_task(contract.DELIVER_CALLBACK, kwargs={"job_id": job_id, "attempt": attempt},
-                     queue=contract.Q_CALLBACKS, countdown=countdown, retry=False)
+    celery.send_task(
+        contract.DELIVER_CALLBACK,
+        kwargs={"job_id": job_id, "attempt": attempt},
+        queue=contract.Q_CALLBACKS,
+        countdown=countdown,
+        retry=False,
+    )

@@ -1,4 +1,5 @@
 """The Redis client every process uses, tuned to fail fast when the server is gone."""
+
 from __future__ import annotations
 
 import redis

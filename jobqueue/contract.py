@@ -1,4 +1,5 @@
 """Names shared by web and worker: task names, queues, job states and Redis keys."""
+
 from __future__ import annotations
 
 # Task names: the web sends by name and never imports task code.

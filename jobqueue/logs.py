@@ -5,6 +5,7 @@ plus whatever the call passed as ``extra`` (request and job fields). Callers
 pass identifiers, timings and outcomes only: never a request body, a customer
 record, a header or a URL with credentials.
 """
+
 from __future__ import annotations
 
 import logging

@@ -10,6 +10,7 @@ Messages of one task differ only in the job id (which is also the task id) and
 the delivery tag, so each (task, queue) is built once, with a placeholder id,
 and filled in per job: ``as_task_v2`` costs more than the rest of a submit.
 """
+
 from __future__ import annotations
 
 import base64
@@ -30,15 +31,22 @@ def _envelope(app: Celery, task_name: str, task_id: str, kwargs: dict[str, Any],
     message = app.amqp.as_task_v2(task_id, task_name, args=(), kwargs=kwargs, ignore_result=None)
     content_type, content_encoding, body = dumps(message.body, serializer="json")
     properties = dict(message.properties)
-    properties.update({
-        "delivery_mode": 2,  # persistent
-        "delivery_info": {"exchange": "", "routing_key": queue},
-        "priority": 0,
-        "body_encoding": "base64",
-        "delivery_tag": _TAG_PLACEHOLDER,
-    })
-    return {"body": body, "content-encoding": content_encoding, "content-type": content_type,
-            "headers": message.headers, "properties": properties}
+    properties.update(
+        {
+            "delivery_mode": 2,  # persistent
+            "delivery_info": {"exchange": "", "routing_key": queue},
+            "priority": 0,
+            "body_encoding": "base64",
+            "delivery_tag": _TAG_PLACEHOLDER,
+        }
+    )
+    return {
+        "body": body,
+        "content-encoding": content_encoding,
+        "content-type": content_type,
+        "headers": message.headers,
+        "properties": properties,
+    }
 
 
 @functools.lru_cache(maxsize=32)
@@ -54,5 +62,8 @@ def job_message(app: Celery, task_name: str, job_id: str, queue: str) -> str:
     """The string kombu would push onto ``queue`` for ``send_task(task_name, kwargs={"job_id": ...})``."""
     envelope, body = _template(app, task_name, queue)
     encoded = base64.b64encode(body.replace(_PLACEHOLDER, job_id).encode()).decode()
-    return (envelope.replace(_PLACEHOLDER, job_id).replace(_TAG_PLACEHOLDER, str(uuid.uuid4()))
-            .replace("BODYPLACEHOLDER", encoded))
+    return (
+        envelope.replace(_PLACEHOLDER, job_id)
+        .replace(_TAG_PLACEHOLDER, str(uuid.uuid4()))
+        .replace("BODYPLACEHOLDER", encoded)
+    )

@@ -6,6 +6,7 @@ place all of them share, and the Lua transition scripts update these keys in
 the same atomic step as the state change (``scripts/metrics.lua``), so every
 job is counted exactly once and every web process reports the same totals.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -16,16 +17,14 @@ import redis
 from jobqueue import contract
 from jobqueue.records import text
 
-JOBS = contract.PREFIX + "metrics:jobs"            # model|task|status -> jobs that ended so
+JOBS = contract.PREFIX + "metrics:jobs"  # model|task|status -> jobs that ended so
 SUBMITTED = contract.PREFIX + "metrics:submitted"  # model|task -> jobs accepted
-DURATION = contract.PREFIX + "metrics:duration"    # queue|model|task|<bucket> and |sum, seconds running
-QUEUE_WAIT = contract.PREFIX + "metrics:wait"      # queue|<bucket> and |sum, seconds from created to started
+DURATION = contract.PREFIX + "metrics:duration"  # queue|model|task|<bucket> and |sum, seconds running
+QUEUE_WAIT = contract.PREFIX + "metrics:wait"  # queue|<bucket> and |sum, seconds from created to started
 RATE_TTL_S = 2 * 3600  # per-minute rate hashes outlive any scaling window
 
-DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
-                    600.0, 1800.0)
-WAIT_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
-                1800.0, 3600.0)
+DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
+WAIT_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 
 
 def rate_key(queue: str, minute: int) -> str:
@@ -48,7 +47,7 @@ class Histogram:
     def cumulative(self) -> list[tuple[str, int]]:
         """Prometheus ``le`` buckets: (upper bound, observations at or below it)."""
         running, out = 0, []
-        for bound, count in zip([*map(str, self.bounds), "+Inf"], self.counts):
+        for bound, count in zip([*map(str, self.bounds), "+Inf"], self.counts, strict=True):
             running += count
             out.append((bound, running))
         return out
@@ -58,10 +57,10 @@ class Histogram:
 class JobMetrics:
     """Everything the transitions have counted, as read in one round trip."""
 
-    jobs: dict[tuple[str, str, str], int]           # (model, task, status) -> jobs ended so
-    submitted: dict[tuple[str, str], int]           # (model, task) -> jobs accepted
+    jobs: dict[tuple[str, str, str], int]  # (model, task, status) -> jobs ended so
+    submitted: dict[tuple[str, str], int]  # (model, task) -> jobs accepted
     durations: dict[tuple[str, str, str], Histogram]  # (queue, model, task)
-    waits: dict[str, Histogram]                     # queue
+    waits: dict[str, Histogram]  # queue
 
 
 def _histograms(raw: dict[Any, Any], bounds: tuple[float, ...]) -> dict[Any, Histogram]:
@@ -113,5 +112,9 @@ def read_rate(client: redis.Redis, queue: str, window_s: int, now_s: float) -> R
     for minute in minutes:
         pipe.hmget(rate_key(queue, minute), "enqueued", "finished", "busy_s")
     rows = [[float(v or 0) for v in row] for row in pipe.execute()]
-    return Rate(enqueued=int(sum(r[0] for r in rows)), finished=int(sum(r[1] for r in rows)),
-                busy_s=sum(r[2] for r in rows), seconds=(len(minutes) - 1) * 60 + (now_s - current * 60))
+    return Rate(
+        enqueued=int(sum(r[0] for r in rows)),
+        finished=int(sum(r[1] for r in rows)),
+        busy_s=sum(r[2] for r in rows),
+        seconds=(len(minutes) - 1) * 60 + (now_s - current * 60),
+    )

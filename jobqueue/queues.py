@@ -1,4 +1,5 @@
 """What is waiting on each queue, read straight from the broker's lists, and which workers consume it."""
+
 from __future__ import annotations
 
 import json
@@ -50,8 +51,11 @@ def _oldest_age(client: redis.Redis, queue: str, now_s: float) -> float:
         return 0.0
     for job_id in ids:
         pipe.hmget(contract.job_key(job_id), "status", "index_member")
-    created = [int(member[:17]) / 1_000_000 for status, member in pipe.execute()
-               if status == contract.QUEUED.encode() and member]
+    created = [
+        int(member[:17]) / 1_000_000
+        for status, member in pipe.execute()
+        if status == contract.QUEUED.encode() and member
+    ]
     return max(0.0, now_s - min(created)) if created else 0.0
 
 
@@ -66,6 +70,9 @@ def read_queue(client: redis.Redis, queue: str, now_s: float) -> QueueState:
     for name in broker_lists(queue):
         pipe.llen(name)
     depth = sum(pipe.execute())
-    return QueueState(queue=queue, depth=depth, oldest_age_s=round(_oldest_age(client, queue, now_s), 3),
-                      workers=workers_online(client, queue, now_s))
-
+    return QueueState(
+        queue=queue,
+        depth=depth,
+        oldest_age_s=round(_oldest_age(client, queue, now_s), 3),
+        workers=workers_online(client, queue, now_s),
+    )

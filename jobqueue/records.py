@@ -1,4 +1,5 @@
 """What the job store takes and gives back: new jobs, start and finish outcomes, refusals, decoded records."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,7 +13,7 @@ _INT_FIELDS = ("progress_done", "progress_total", "attempts", "callback_attempts
 
 def utcnow() -> dt.datetime:
     """Now, in UTC."""
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def isoformat(moment: dt.datetime) -> str:

@@ -18,6 +18,7 @@ Without any S (nothing finished for two hours, as in a new deployment) there
 is nothing to size by: while jobs wait it suggests one worker more than are
 online, so capacity grows a step at a time until the first jobs give timings.
 """
+
 from __future__ import annotations
 
 import math
@@ -52,8 +53,15 @@ def _mean_job_s(client: redis.Redis, queue: str, recent: metrics.Rate, now_s: fl
     return rate.busy_s / rate.finished if rate.finished else None
 
 
-def suggest(depth: int, arrivals_per_s: float, mean_job_s: float | None, target_wait_s: float,
-            concurrency: int, workers: int, settings: Settings) -> int:
+def suggest(
+    depth: int,
+    arrivals_per_s: float,
+    mean_job_s: float | None,
+    target_wait_s: float,
+    concurrency: int,
+    workers: int,
+    settings: Settings,
+) -> int:
     """Worker processes needed to keep up with arrivals and clear the backlog within the target wait."""
     if mean_job_s is None:
         wanted = workers + 1 if depth else 0
@@ -63,8 +71,9 @@ def suggest(depth: int, arrivals_per_s: float, mean_job_s: float | None, target_
     return min(settings.scale_max_workers, max(settings.scale_min_workers, wanted))
 
 
-def queue_signal(client: redis.Redis, settings: Settings, queue: str, now_s: float,
-                 state: queues.QueueState | None = None) -> QueueSignal:
+def queue_signal(
+    client: redis.Redis, settings: Settings, queue: str, now_s: float, state: queues.QueueState | None = None
+) -> QueueSignal:
     """The signal of one job queue, from the broker's lists, the heartbeats and the rate counters
     (``state``: the queue as already read, if it was)."""
     state = state or queues.read_queue(client, queue, now_s)
@@ -73,15 +82,24 @@ def queue_signal(client: redis.Redis, settings: Settings, queue: str, now_s: flo
     concurrency = settings.fast_concurrency if queue == contract.Q_FAST else settings.heavy_concurrency
     target = settings.fast_target_wait_s if queue == contract.Q_FAST else settings.heavy_target_wait_s
     return QueueSignal(
-        queue=queue, depth=state.depth, oldest_age_s=state.oldest_age_s, workers=state.workers,
-        concurrency=concurrency, arrivals_per_min=round(rate.enqueued * 60 / rate.seconds, 3),
+        queue=queue,
+        depth=state.depth,
+        oldest_age_s=state.oldest_age_s,
+        workers=state.workers,
+        concurrency=concurrency,
+        arrivals_per_min=round(rate.enqueued * 60 / rate.seconds, 3),
         throughput_per_min=round(rate.finished * 60 / rate.seconds, 3),
-        mean_job_s=None if mean is None else round(mean, 4), target_wait_s=target,
-        suggested_workers=suggest(state.depth, rate.enqueued / rate.seconds, mean, target, concurrency,
-                                  state.workers, settings))
+        mean_job_s=None if mean is None else round(mean, 4),
+        target_wait_s=target,
+        suggested_workers=suggest(
+            state.depth, rate.enqueued / rate.seconds, mean, target, concurrency, state.workers, settings
+        ),
+    )
 
 
 def scaling_signal(client: redis.Redis, settings: Settings, now_s: float) -> dict[str, Any]:
     """Every job queue's signal, as GET /scaling and ``python -m tools.scale --json`` show it."""
-    return {"window_s": settings.scaling_window_s,
-            "queues": {q: asdict(queue_signal(client, settings, q, now_s)) for q in contract.JOB_QUEUES}}
+    return {
+        "window_s": settings.scaling_window_s,
+        "queues": {q: asdict(queue_signal(client, settings, q, now_s)) for q in contract.JOB_QUEUES},
+    }

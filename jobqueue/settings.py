@@ -1,9 +1,11 @@
 """Service configuration: one frozen, validated value, and the only code that reads the environment."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -137,8 +139,18 @@ class Settings(BaseModel):
             raise ValueError("CALLBACK_MAX_ATTEMPTS and RATE_LIMIT_WINDOW_S must be at least 1")
         if self.model_versions_cached < 1:
             raise ValueError("MODEL_VERSIONS_CACHED must be at least 1")
-        if min(self.fast_concurrency, self.heavy_concurrency, self.callback_concurrency, self.web_concurrency,
-               self.web_threads, self.fast_prefetch_multiplier, self.heavy_max_tasks_per_child) < 1:
+        if (
+            min(
+                self.fast_concurrency,
+                self.heavy_concurrency,
+                self.callback_concurrency,
+                self.web_concurrency,
+                self.web_threads,
+                self.fast_prefetch_multiplier,
+                self.heavy_max_tasks_per_child,
+            )
+            < 1
+        ):
             raise ValueError("process, pool, thread and prefetch counts must be at least 1")
         if min(self.fast_target_wait_s, self.heavy_target_wait_s) <= 0 or self.scaling_window_s < 60:
             raise ValueError("target waits must be positive and SCALING_WINDOW_S at least 60")
@@ -156,8 +168,9 @@ class Settings(BaseModel):
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper() or 'settings'}: {e['msg']}"
-                                 for e in exc.errors())
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])).upper() or 'settings'}: {e['msg']}" for e in exc.errors()
+            )
             raise ValueError(f"invalid configuration: {problems}") from None
 
     def as_env(self) -> dict[str, str]:

@@ -9,25 +9,41 @@ worker is running: the reaper reads it to find those whose message was lost.
 Transitions also count jobs, waits and durations for /metrics
 (``jobqueue.metrics``) in the same atomic step.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import redis
 
 from jobqueue import contract, metrics
 from jobqueue.records import (
-    Finish, IdempotencyConflict, Limits, NewJob, Outcome, Refused, StartOutcome, decode_record, isoformat, text,
+    Finish,
+    IdempotencyConflict,
+    Limits,
+    NewJob,
+    Outcome,
+    Refused,
+    StartOutcome,
+    decode_record,
+    isoformat,
+    text,
     utcnow,
 )
 from jobqueue.scripts import load, run_pipelined
 from jobqueue.settings import Settings
 
+NO_LIMITS = Limits()
 CREATE, START, FINISH, CANCEL = load("create"), load("start"), load("finish"), load("cancel")
-PROGRESS, RELEASE, REQUEUE, RECORD_CALLBACK = load("progress"), load("release"), load("requeue"), load(
-    "record_callback")
+PROGRESS, RELEASE, REQUEUE, RECORD_CALLBACK = (
+    load("progress"),
+    load("release"),
+    load("requeue"),
+    load("record_callback"),
+)
 
 
 class JobStore:
@@ -44,7 +60,7 @@ class JobStore:
         return cls(client, ttl_s=settings.job_ttl_s, max_attempts=settings.max_attempts)
 
     # -- web side ---------------------------------------------------------
-    def create(self, job: NewJob, limits: Limits = Limits()) -> tuple[dict[str, Any], bool]:
+    def create(self, job: NewJob, limits: Limits = NO_LIMITS) -> tuple[dict[str, Any], bool]:
         """Check ``limits``, record a job and queue its message, in one atomic round trip; with an
         idempotency key already used, return that job instead (a retry is never refused).
 
@@ -54,26 +70,48 @@ class JobStore:
         now = utcnow()
         created_us = int(now.timestamp() * 1_000_000)
         fields: dict[str, Any] = {
-            "id": job.id, "model": job.model, "model_version": job.model_version,
-            "task": job.task, "queue": job.queue, "status": contract.QUEUED,
+            "id": job.id,
+            "model": job.model,
+            "model_version": job.model_version,
+            "task": job.task,
+            "queue": job.queue,
+            "status": contract.QUEUED,
             "created_at": isoformat(now),
             "expires_at": isoformat(now + dt.timedelta(seconds=self.ttl_s)),
             "request": json.dumps(job.request, separators=(",", ":")),
-            "progress_done": "0", "progress_total": str(job.total), "attempts": "0",
-            "index_member": f"{created_us:017d}:{job.id}", "tenant": job.tenant,
+            "progress_done": "0",
+            "progress_total": str(job.total),
+            "attempts": "0",
+            "index_member": f"{created_us:017d}:{job.id}",
+            "tenant": job.tenant,
         }
         if job.callback_url:
             fields.update(callback_url=job.callback_url, callback_attempts="0")
         idem_key = contract.idempotency_key(job.idempotency_key or "-", job.tenant)
-        reply = CREATE(self.redis, keys={
-            "job": contract.job_key(job.id), "index": contract.job_index(job.tenant), "idempotency": idem_key,
-            "queue": job.queue, "submitted": metrics.SUBMITTED, "rate_limit": limits.rate_key,
-            "rate": metrics.rate_key(job.queue, int(now.timestamp() // 60)),
-            "depth_lists": list(limits.depth_lists if limits.max_depth else ()),
-        }, ttl_s=self.ttl_s, idempotent=job.idempotency_key is not None, idempotency_value=f"{job.id} {job.body_hash}",
-            prune_before=f"{created_us - self.ttl_s * 1_000_000:017d}", message=job.message,
-            series=f"{job.model}|{job.task}", rate_limit=limits.rate, rate_window_ttl_s=limits.rate_ttl_s,
-            max_depth=limits.max_depth, rate_ttl_s=metrics.RATE_TTL_S, fields=fields)
+        reply = CREATE(
+            self.redis,
+            keys={
+                "job": contract.job_key(job.id),
+                "index": contract.job_index(job.tenant),
+                "idempotency": idem_key,
+                "queue": job.queue,
+                "submitted": metrics.SUBMITTED,
+                "rate_limit": limits.rate_key,
+                "rate": metrics.rate_key(job.queue, int(now.timestamp() // 60)),
+                "depth_lists": list(limits.depth_lists if limits.max_depth else ()),
+            },
+            ttl_s=self.ttl_s,
+            idempotent=job.idempotency_key is not None,
+            idempotency_value=f"{job.id} {job.body_hash}",
+            prune_before=f"{created_us - self.ttl_s * 1_000_000:017d}",
+            message=job.message,
+            series=f"{job.model}|{job.task}",
+            rate_limit=limits.rate,
+            rate_window_ttl_s=limits.rate_ttl_s,
+            max_depth=limits.max_depth,
+            rate_ttl_s=metrics.RATE_TTL_S,
+            fields=fields,
+        )
         outcome = text(reply[0])
         if outcome == "created":
             return decode_record(fields), True
@@ -96,14 +134,26 @@ class JobStore:
     def cancel(self, job_id: str) -> Finish:
         """Cancel a queued job, or a running heavy one (it stops at its next chunk, and its outcome
         is never recorded over the cancellation); falsy if missing or its status prevented it."""
-        reply = text(CANCEL(self.redis, keys={"job": contract.job_key(job_id), "running": contract.RUNNING_INDEX,
-                                              "jobs_counter": metrics.JOBS},
-                            job_id=job_id, finished_at=isoformat(utcnow()), channel=contract.done_channel(job_id),
-                            interruptible_queue=contract.Q_HEAVY))
+        reply = text(
+            CANCEL(
+                self.redis,
+                keys={"job": contract.job_key(job_id), "running": contract.RUNNING_INDEX, "jobs_counter": metrics.JOBS},
+                job_id=job_id,
+                finished_at=isoformat(utcnow()),
+                channel=contract.done_channel(job_id),
+                interruptible_queue=contract.Q_HEAVY,
+            )
+        )
         return Finish(recorded=reply in ("ok", "callback"), callback_due=reply == "callback")
 
-    def list(self, model: str | None = None, status: str | None = None, limit: int = 20,
-             cursor: str | None = None, tenant: str = "") -> tuple[list[dict[str, Any]], str | None]:
+    def list(
+        self,
+        model: str | None = None,
+        status: str | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+        tenant: str = "",
+    ) -> tuple[list[dict[str, Any]], str | None]:
         """One tenant's recent jobs, newest first, optionally filtered; returns (jobs, next cursor or None)."""
         upper = f"({cursor}" if cursor else "+"
         found: list[dict[str, Any]] = []
@@ -116,7 +166,7 @@ class JobStore:
             pipe = self.redis.pipeline(transaction=False)
             for member in members:
                 pipe.hgetall(contract.job_key(text(member).split(":", 1)[1]))
-            for member, raw in zip(members, pipe.execute()):
+            for member, raw in zip(members, pipe.execute(), strict=True):
                 budget -= 1
                 upper = "(" + text(member)
                 if not raw:
@@ -138,30 +188,58 @@ class JobStore:
     def start_many(self, job_ids: Sequence[str], worker: str = "") -> list[StartOutcome]:
         """``start`` for a micro-batch of jobs, in one round trip; outcomes in the same order."""
         now = utcnow()
-        shared = {"worker": worker, "now": isoformat(now), "now_s": repr(now.timestamp()),
-                  "max_attempts": self.max_attempts, "wait_buckets": metrics.WAIT_BUCKETS}
-        calls = [({"job": contract.job_key(job_id), "running": contract.RUNNING_INDEX,
-                   "wait_histogram": metrics.QUEUE_WAIT}, {"job_id": job_id, **shared}) for job_id in job_ids]
+        shared = {
+            "worker": worker,
+            "now": isoformat(now),
+            "now_s": repr(now.timestamp()),
+            "max_attempts": self.max_attempts,
+            "wait_buckets": metrics.WAIT_BUCKETS,
+        }
+        calls = [
+            (
+                {
+                    "job": contract.job_key(job_id),
+                    "running": contract.RUNNING_INDEX,
+                    "wait_histogram": metrics.QUEUE_WAIT,
+                },
+                {"job_id": job_id, **shared},
+            )
+            for job_id in job_ids
+        ]
         outcomes = []
         for raw in run_pipelined(self.redis, START, calls):
             reply = [text(part) for part in raw]
             if reply[0] == "run":
                 model, version, task, queue, attempts, wait = reply[2:8]
-                outcomes.append(StartOutcome("run", json.loads(reply[1]), model, version, task, queue,
-                                             int(attempts), float(wait) if wait else None))
+                outcomes.append(
+                    StartOutcome(
+                        "run",
+                        json.loads(reply[1]),
+                        model,
+                        version,
+                        task,
+                        queue,
+                        int(attempts),
+                        float(wait) if wait else None,
+                    )
+                )
             elif reply[0] == "give_up":
                 outcomes.append(StartOutcome("give_up", None, *reply[2:6], detail=reply[1]))
             else:
-                outcomes.append(StartOutcome(reply[0], detail=reply[1] if len(reply) > 1 else "",
-                                             callback_unsent=len(reply) > 2 and reply[2] == "1"))
+                outcomes.append(
+                    StartOutcome(
+                        reply[0],
+                        detail=reply[1] if len(reply) > 1 else "",
+                        callback_unsent=len(reply) > 2 and reply[2] == "1",
+                    )
+                )
         return outcomes
 
     def progress(self, job_id: str, done: int, total: int) -> None:
         """Record progress of a running job."""
         PROGRESS(self.redis, keys={"job": contract.job_key(job_id)}, done=done, total=total)
 
-    def finish(self, job_id: str, status: str, result: Any = None,
-               error: dict[str, str] | None = None) -> Finish:
+    def finish(self, job_id: str, status: str, result: Any = None, error: dict[str, str] | None = None) -> Finish:
         """Write the terminal state; falsy if another outcome was already recorded (it stands)."""
         return self.finish_many([Outcome(job_id, status, result, error)])[0]
 
@@ -169,43 +247,88 @@ class JobStore:
         """``finish`` for a micro-batch, in one round trip; results in the same order."""
         now = utcnow()
         minute = int(now.timestamp() // 60)
-        keys = {"running": contract.RUNNING_INDEX, "jobs_counter": metrics.JOBS,
-                "duration_histogram": metrics.DURATION,
-                "rates": {queue: metrics.rate_key(queue, minute) for queue in contract.JOB_QUEUES}}
-        shared = {"finished_at": isoformat(now), "now_s": repr(now.timestamp()), "slot_share": 1 / len(outcomes),
-                  "duration_buckets": metrics.DURATION_BUCKETS, "rate_ttl_s": metrics.RATE_TTL_S}
-        calls = [({"job": contract.job_key(o.job_id), **keys},
-                  {"job_id": o.job_id, "status": o.status, "result": json.dumps(o.result, separators=(",", ":")),
-                   "error": json.dumps(o.error), "channel": contract.done_channel(o.job_id), **shared})
-                 for o in outcomes]
-        return [Finish(recorded=text(r) in ("ok", "callback"), callback_due=text(r) == "callback")
-                for r in run_pipelined(self.redis, FINISH, calls)]
+        keys = {
+            "running": contract.RUNNING_INDEX,
+            "jobs_counter": metrics.JOBS,
+            "duration_histogram": metrics.DURATION,
+            "rates": {queue: metrics.rate_key(queue, minute) for queue in contract.JOB_QUEUES},
+        }
+        shared = {
+            "finished_at": isoformat(now),
+            "now_s": repr(now.timestamp()),
+            "slot_share": 1 / len(outcomes),
+            "duration_buckets": metrics.DURATION_BUCKETS,
+            "rate_ttl_s": metrics.RATE_TTL_S,
+        }
+        calls = [
+            (
+                {"job": contract.job_key(o.job_id), **keys},
+                {
+                    "job_id": o.job_id,
+                    "status": o.status,
+                    "result": json.dumps(o.result, separators=(",", ":")),
+                    "error": json.dumps(o.error),
+                    "channel": contract.done_channel(o.job_id),
+                    **shared,
+                },
+            )
+            for o in outcomes
+        ]
+        return [
+            Finish(recorded=text(r) in ("ok", "callback"), callback_due=text(r) == "callback")
+            for r in run_pipelined(self.redis, FINISH, calls)
+        ]
 
     def release(self, job_id: str) -> bool:
         """Hand a running job back to the queue without counting the attempt (graceful stop)."""
-        return bool(RELEASE(self.redis, keys={"job": contract.job_key(job_id), "running": contract.RUNNING_INDEX},
-                            job_id=job_id))
+        return bool(
+            RELEASE(
+                self.redis, keys={"job": contract.job_key(job_id), "running": contract.RUNNING_INDEX}, job_id=job_id
+            )
+        )
 
-    def record_callback_attempt(self, job_id: str, attempt: int, http_status: int | None, error: str | None,
-                                delivered: bool) -> bool:
+    def record_callback_attempt(
+        self, job_id: str, attempt: int, http_status: int | None, error: str | None, delivered: bool
+    ) -> bool:
         """Record delivery attempt ``attempt``; False if it is stale (made already, or delivered)."""
-        return text(RECORD_CALLBACK(self.redis, keys={"job": contract.job_key(job_id)}, attempt=attempt,
-                                    at=isoformat(utcnow()), http_status=http_status, error=error or None,
-                                    delivered=delivered)) == "ok"
+        return (
+            text(
+                RECORD_CALLBACK(
+                    self.redis,
+                    keys={"job": contract.job_key(job_id)},
+                    attempt=attempt,
+                    at=isoformat(utcnow()),
+                    http_status=http_status,
+                    error=error or None,
+                    delivered=delivered,
+                )
+            )
+            == "ok"
+        )
 
     # -- reaper side ------------------------------------------------------
     def started_before(self, moment: float, limit: int = 100) -> list[tuple[str, float]]:
         """(job id, start time) of running jobs started before ``moment`` (epoch seconds), oldest first."""
-        return [(text(member), score) for member, score in self.redis.zrangebyscore(
-            contract.RUNNING_INDEX, "-inf", moment, start=0, num=limit, withscores=True)]
+        return [
+            (text(member), score)
+            for member, score in self.redis.zrangebyscore(
+                contract.RUNNING_INDEX, "-inf", moment, start=0, num=limit, withscores=True
+            )
+        ]
 
     def requeue(self, job_id: str, queue: str, message: str) -> str:
         """Put a job whose message was lost back in ``queue`` as queued, with ``message``, atomically.
 
         Returns 'requeued', or the status (or 'missing') that means it needs nothing.
         """
-        return text(REQUEUE(self.redis, keys={"job": contract.job_key(job_id), "running": contract.RUNNING_INDEX,
-                                              "queue": queue}, job_id=job_id, message=message))
+        return text(
+            REQUEUE(
+                self.redis,
+                keys={"job": contract.job_key(job_id), "running": contract.RUNNING_INDEX, "queue": queue},
+                job_id=job_id,
+                message=message,
+            )
+        )
 
     def forget(self, job_id: str) -> None:
         """Drop a job that no longer runs from the running index."""

@@ -1,4 +1,5 @@
 """The job as clients see it: one view for GET /jobs/<id>, listings and callback bodies."""
+
 from __future__ import annotations
 
 from typing import Any

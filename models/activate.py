@@ -4,11 +4,12 @@ Jobs carry the version they were submitted with, so activation never touches
 work already queued or running, and workers load a newly activated version on
 its first job: no restart. Rolling back is activating the previous version.
 """
+
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from models.kinds import KINDS
 from models.manifest import ArtifactRefused, Manifest, ModelStore
@@ -29,8 +30,9 @@ def unservable(manifest: Manifest) -> str | None:
     return None
 
 
-def activate(store: ModelStore, name: str, version: str,
-             check: Callable[[Manifest], str | None] = unservable) -> str | None:
+def activate(
+    store: ModelStore, name: str, version: str, check: Callable[[Manifest], str | None] = unservable
+) -> str | None:
     """Serve ``version`` of ``name`` to new jobs once ``check`` passes; returns the version it replaces.
 
     Raises LookupError for an unknown version and ActivationRefused for one that cannot serve.

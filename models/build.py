@@ -1,25 +1,29 @@
 """Train every model that has no stored version yet (``python -m models.build``); idempotent."""
+
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from models.manifest import ModelStore
 
 
 def _train_interests(store: ModelStore) -> str:
     from models.interests.train import train
+
     return train(store).version
 
 
 def _train_credit(store: ModelStore) -> str:
     from models.credit.train import train
+
     return train(store).version
 
 
 def _train_iris(store: ModelStore) -> str:
     from models.iris.train import train
+
     return train(store).version
 
 

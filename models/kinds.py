@@ -1,8 +1,9 @@
 """Every kind of model the service serves: its input record, its tasks and their parameters (no scikit-learn)."""
+
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 from pydantic import BaseModel
 
@@ -55,17 +56,25 @@ KINDS: dict[str, KindSpec] = {
         input_model=interests_schema.InterestsInput,
         tasks={"predict": interests_schema.NoParams, "train": interests_schema.InterestsTrainParams},
         check=lambda record, manifest: interests_schema.check_known_interests(
-            record, manifest.details.get("vocabulary", ())),
+            record, manifest.details.get("vocabulary", ())
+        ),
         result_models=(interests_schema.InterestsResult, TrainResult),
     ),
     credit_schema.KIND: KindSpec(
         kind=credit_schema.KIND,
         input_model=credit_schema.CreditInput,
-        tasks={"predict": credit_schema.PredictParams, "explain": credit_schema.ExplainParams,
-               "train": credit_schema.CreditTrainParams},
+        tasks={
+            "predict": credit_schema.PredictParams,
+            "explain": credit_schema.ExplainParams,
+            "train": credit_schema.CreditTrainParams,
+        },
         check=credit_schema.check_record,
-        result_models=(credit_schema.PredictResult, credit_schema.LocalExplanation,
-                       credit_schema.GlobalExplanation, TrainResult),
+        result_models=(
+            credit_schema.PredictResult,
+            credit_schema.LocalExplanation,
+            credit_schema.GlobalExplanation,
+            TrainResult,
+        ),
     ),
     iris_schema.KIND: KindSpec(
         kind=iris_schema.KIND,

@@ -5,6 +5,7 @@ Layout: ``<model_dir>/<name>/<version>/manifest.json`` beside the artifact, and
 module is stdlib-only so the web process can describe models without importing
 scikit-learn.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -72,11 +73,17 @@ class Manifest:
         try:
             raw = json.loads((directory / MANIFEST_FILE).read_text(encoding="utf-8"))
             manifest = cls(
-                name=raw["name"], version=raw["version"], kind=raw["kind"],
-                artifact=raw["artifact"], sha256=raw["sha256"],
-                framework=dict(raw["framework"]), created_at=raw["created_at"],
-                tasks=tuple(raw["tasks"]), metrics=dict(raw.get("metrics", {})),
-                details=dict(raw.get("details", {})), directory=directory,
+                name=raw["name"],
+                version=raw["version"],
+                kind=raw["kind"],
+                artifact=raw["artifact"],
+                sha256=raw["sha256"],
+                framework=dict(raw["framework"]),
+                created_at=raw["created_at"],
+                tasks=tuple(raw["tasks"]),
+                metrics=dict(raw.get("metrics", {})),
+                details=dict(raw.get("details", {})),
+                directory=directory,
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ArtifactRefused(f"unreadable manifest in {directory.name}: {exc}") from exc
@@ -85,11 +92,16 @@ class Manifest:
         files = manifest.details.get("files", {})
         # Pinned files get the artifact's rules: a plain name inside the version folder and a real hash.
         if not isinstance(files, dict) or not all(
-                isinstance(e, dict) and isinstance(e.get("path"), str) and e["path"]
-                and Path(e["path"]).name == e["path"] and SHA256_RE.match(str(e.get("sha256", "")))
-                for e in files.values()):
-            raise ArtifactRefused(f"{manifest.name} {manifest.version}: details.files needs a plain file name "
-                                  "and a sha256 per entry")
+            isinstance(e, dict)
+            and isinstance(e.get("path"), str)
+            and e["path"]
+            and Path(e["path"]).name == e["path"]
+            and SHA256_RE.match(str(e.get("sha256", "")))
+            for e in files.values()
+        ):
+            raise ArtifactRefused(
+                f"{manifest.name} {manifest.version}: details.files needs a plain file name and a sha256 per entry"
+            )
         return manifest
 
     def to_json(self) -> dict[str, Any]:
@@ -106,8 +118,11 @@ class Manifest:
             if wanted is None:
                 continue
             installed = _installed_version(library)
-            same = installed == wanted if library == "scikit-learn" else (
-                installed is not None and installed.split(".")[0] == wanted.split(".")[0])
+            same = (
+                installed == wanted
+                if library == "scikit-learn"
+                else (installed is not None and installed.split(".")[0] == wanted.split(".")[0])
+            )
             if not same:
                 problems.append(f"trained with {library} {wanted}, installed {installed}")
         return problems
@@ -124,7 +139,8 @@ class Manifest:
             if actual != expected:
                 raise ArtifactRefused(
                     f"{self.name} {self.version}: {what} sha256 {actual[:12]}… does not match "
-                    f"the manifest's {expected[:12]}…; refusing to load it")
+                    f"the manifest's {expected[:12]}…; refusing to load it"
+                )
 
 
 def _installed_version(library: str) -> str | None:
@@ -181,16 +197,16 @@ class ModelStore:
         """Models that have at least one version."""
         if not self.root.is_dir():
             return []
-        return sorted(p.name for p in self.root.iterdir()
-                      if p.is_dir() and NAME_RE.match(p.name) and self.versions(p.name))
+        return sorted(
+            p.name for p in self.root.iterdir() if p.is_dir() and NAME_RE.match(p.name) and self.versions(p.name)
+        )
 
     def versions(self, name: str) -> list[str]:
         """Versions of a model, oldest first."""
         base = self._model_dir(name)
         if not base.is_dir():
             return []
-        found = [p.name for p in base.iterdir()
-                 if VERSION_RE.match(p.name) and (p / MANIFEST_FILE).is_file()]
+        found = [p.name for p in base.iterdir() if VERSION_RE.match(p.name) and (p / MANIFEST_FILE).is_file()]
         return sorted(found, key=_version_sort_key)
 
     def active_version(self, name: str) -> str | None:
@@ -228,7 +244,7 @@ class ModelStore:
         two trainers publishing at once (a training job and the CLI) would both
         pick the same N without it; the loser takes the next number.
         """
-        today = today or dt.datetime.now(dt.timezone.utc).date()
+        today = today or dt.datetime.now(dt.UTC).date()
         n = 1
         while True:
             version = f"{today.isoformat()}.{n}"
@@ -248,8 +264,7 @@ class ModelStore:
 def _version_sort_key(version: str) -> list[tuple[int, int, str]]:
     # Numeric parts compare as numbers ("2026-11-23.10" after ".9"); the tag
     # keeps int and str parts from ever being compared with each other.
-    return [(0, int(part), "") if part.isdigit() else (1, 0, part)
-            for part in re.split(r"[.-]", version)]
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"[.-]", version)]
 
 
 def _atomic_write(path: Path, text: str) -> None:

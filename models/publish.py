@@ -2,11 +2,13 @@
 
 Publishing is every trainer's last step, so it reports that step's progress.
 """
+
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import joblib
 
@@ -16,9 +18,18 @@ from models.training import PUBLISHED, TRAIN_STEPS, Progress, no_progress
 ARTIFACT = "model.joblib"
 
 
-def publish(store: ModelStore, name: str, version: str, kind: str, estimator: Any, tasks: Sequence[str],
-            metrics: dict[str, Any], details: dict[str, Any], activate: bool,
-            progress: Progress = no_progress) -> Manifest:
+def publish(
+    store: ModelStore,
+    name: str,
+    version: str,
+    kind: str,
+    estimator: Any,
+    tasks: Sequence[str],
+    metrics: dict[str, Any],
+    details: dict[str, Any],
+    activate: bool,
+    progress: Progress = no_progress,
+) -> Manifest:
     """Write the artifact into the version folder (made by ``store.new_version``), then its manifest.
 
     The manifest is written last, so a half-written version never appears;
@@ -27,10 +38,17 @@ def publish(store: ModelStore, name: str, version: str, kind: str, estimator: An
     directory: Path = store.version_dir(name, version)
     joblib.dump(estimator, directory / ARTIFACT)
     manifest = Manifest(
-        name=name, version=version, kind=kind, artifact=ARTIFACT,
-        sha256=file_sha256(directory / ARTIFACT), framework=framework_versions(),
-        created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        tasks=tuple(tasks), metrics=metrics, details=details, directory=directory,
+        name=name,
+        version=version,
+        kind=kind,
+        artifact=ARTIFACT,
+        sha256=file_sha256(directory / ARTIFACT),
+        framework=framework_versions(),
+        created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        tasks=tuple(tasks),
+        metrics=metrics,
+        details=details,
+        directory=directory,
     )
     store.write_manifest(manifest)
     if activate:
@@ -39,9 +57,17 @@ def publish(store: ModelStore, name: str, version: str, kind: str, estimator: An
     return manifest
 
 
-def publish_new(store: ModelStore, name: str, kind: str, estimator: Any, tasks: Sequence[str],
-                metrics: dict[str, Any], details: dict[str, Any], activate: bool,
-                progress: Progress = no_progress) -> Manifest:
+def publish_new(
+    store: ModelStore,
+    name: str,
+    kind: str,
+    estimator: Any,
+    tasks: Sequence[str],
+    metrics: dict[str, Any],
+    details: dict[str, Any],
+    activate: bool,
+    progress: Progress = no_progress,
+) -> Manifest:
     """``publish`` into a freshly allocated version, for trainers with nothing else to write beside it."""
     version, _ = store.new_version(name)
     return publish(store, name, version, kind, estimator, tasks, metrics, details, activate, progress)

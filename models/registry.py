@@ -1,4 +1,5 @@
 """Loads verified artifacts from the trusted store, once per process per (model, version)."""
+
 from __future__ import annotations
 
 import threading
@@ -50,7 +51,7 @@ class Registry:
             estimator = joblib.load(manifest.artifact_path, mmap_mode="r")
             loaded = self._loaded[key] = LoadedModel(manifest=manifest, estimator=estimator)
             same_model = [k for k in self._loaded if k[0] == name]
-            for stale in same_model[:-self.versions_per_model]:
+            for stale in same_model[: -self.versions_per_model]:
                 del self._loaded[stale]
         return loaded
 

@@ -4,11 +4,12 @@ A trainer reports ``progress(done, TRAIN_STEPS)`` after each step: data ready,
 model fitted (the version does not exist yet, so a canceled training job stops
 here and registers nothing), version published.
 """
+
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -33,8 +34,11 @@ class TrainParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    activate: bool = Field(False, description="Serve the new version at once; otherwise it is only registered "
-                                              "(activate it later with PUT /models/{name}/active).")
+    activate: bool = Field(
+        False,
+        description="Serve the new version at once; otherwise it is only registered "
+        "(activate it later with PUT /models/{name}/active).",
+    )
 
     def takes_records(self) -> bool:
         """Training works on the model's own data; a train job takes no input."""

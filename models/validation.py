@@ -1,8 +1,10 @@
 """Request validation against a model version: its task, parameters and every record (no scikit-learn)."""
+
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -41,20 +43,30 @@ def spec_for(manifest: Manifest) -> KindSpec:
 
 def field_errors(exc: ValidationError, prefix: Sequence[Any]) -> list[FieldError]:
     """Pydantic's errors as the contract's details: one entry per bad field."""
-    return [{"field": ".".join(str(p) for p in (*prefix, *err["loc"])),
-             "message": err["msg"], "type": err["type"]} for err in exc.errors()]
+    return [
+        {"field": ".".join(str(p) for p in (*prefix, *err["loc"])), "message": err["msg"], "type": err["type"]}
+        for err in exc.errors()
+    ]
 
 
-def validate_job(manifest: Manifest, task: str, records: list[Any], batch: bool,
-                 params: Mapping[str, Any] | None) -> ValidatedJob:
+def validate_job(
+    manifest: Manifest, task: str, records: list[Any], batch: bool, params: Mapping[str, Any] | None
+) -> ValidatedJob:
     """Check task, params and every record against the model; raise InputInvalid listing every problem."""
     spec = spec_for(manifest)
     details: list[FieldError] = []
     params_model = spec.tasks.get(task)
     if params_model is None or task not in manifest.tasks:
         known = ", ".join(t for t in spec.tasks if t in manifest.tasks)
-        raise InputInvalid([{"field": "task", "type": "unknown_task",
-                             "message": f"model {manifest.name!r} has no task {task!r}; it has: {known}"}])
+        raise InputInvalid(
+            [
+                {
+                    "field": "task",
+                    "type": "unknown_task",
+                    "message": f"model {manifest.name!r} has no task {task!r}; it has: {known}",
+                }
+            ]
+        )
     try:
         params_value = params_model.model_validate(params or {})
     except ValidationError as exc:
@@ -72,16 +84,21 @@ def validate_job(manifest: Manifest, task: str, records: list[Any], batch: bool,
             details += field_errors(exc, prefix)
             continue
         for loc, message in spec.check(record, manifest):
-            details.append({"field": ".".join(str(p) for p in (*prefix, *loc)),
-                            "message": message, "type": "value_error"})
+            details.append(
+                {"field": ".".join(str(p) for p in (*prefix, *loc)), "message": message, "type": "value_error"}
+            )
         # by_alias: a record is queued under the names the model knows its features by.
         clean_records.append(record.model_dump(mode="json", by_alias=True))
     if details or params_value is None:
         raise InputInvalid(details)
     planned = _optional_method(params_value, "planned_work")
-    return ValidatedJob(task=task, records=clean_records, batch=batch,
-                        params=params_value.model_dump(mode="json"),
-                        total=planned(len(clean_records)) if planned else len(clean_records))
+    return ValidatedJob(
+        task=task,
+        records=clean_records,
+        batch=batch,
+        params=params_value.model_dump(mode="json"),
+        total=planned(len(clean_records)) if planned else len(clean_records),
+    )
 
 
 def _optional_method(params: BaseModel, name: str) -> Callable[..., Any] | None:
@@ -101,9 +118,13 @@ def _records_presence(params: BaseModel, records: list[Any], batch: bool) -> lis
     if takes_records is None or takes_records():
         if records:
             return []
-        return [{"field": "input", "type": "missing",
-                 "message": "give 'input' (one record) or 'inputs' (a batch)"}]
+        return [{"field": "input", "type": "missing", "message": "give 'input' (one record) or 'inputs' (a batch)"}]
     if records or batch:
-        return [{"field": "inputs" if batch else "input", "type": "extra_forbidden",
-                 "message": "this task takes no input: it works on the model's own data"}]
+        return [
+            {
+                "field": "inputs" if batch else "input",
+                "type": "extra_forbidden",
+                "message": "this task takes no input: it works on the model's own data",
+            }
+        ]
     return []

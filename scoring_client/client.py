@@ -5,6 +5,7 @@ the ``Retry-After`` it was given and tries again, for at most ``max_retry_s``
 in all. Every submission carries an ``Idempotency-Key`` (a fresh one unless
 given), so a retried submission can never create a second job.
 """
+
 from __future__ import annotations
 
 import time
@@ -42,8 +43,15 @@ class JobTimeout(TimeoutError):
 class ScoringClient:
     """One service, one API key (or none, for an open service)."""
 
-    def __init__(self, base_url: str, api_key: str | None = None, *, timeout_s: float = 10.0,
-                 max_retry_s: float = 60.0, session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        timeout_s: float = 10.0,
+        max_retry_s: float = 60.0,
+        session: requests.Session | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
         self.max_retry_s = max_retry_s
@@ -51,14 +59,21 @@ class ScoringClient:
         if api_key:
             self.session.headers["Authorization"] = f"Bearer {api_key}"
 
-    def submit(self, job: dict[str, Any], *, idempotency_key: str | None = None,
-               callback_url: str | None = None, wait_s: float | None = None) -> dict[str, Any]:
+    def submit(
+        self,
+        job: dict[str, Any],
+        *,
+        idempotency_key: str | None = None,
+        callback_url: str | None = None,
+        wait_s: float | None = None,
+    ) -> dict[str, Any]:
         """Submit a job (``{"model": ..., "input": ...}``); returns it, finished if ``wait_s`` sufficed."""
         body = dict(job, callback_url=callback_url) if callback_url else job
         params = {"wait": f"{min(wait_s, MAX_SERVER_WAIT_S):g}"} if wait_s else None
         headers = {"Idempotency-Key": idempotency_key or uuid.uuid4().hex}
-        return self._call("POST", "/jobs", json=body, params=params, headers=headers,
-                          timeout=self.timeout_s + (wait_s or 0))
+        return self._call(
+            "POST", "/jobs", json=body, params=params, headers=headers, timeout=self.timeout_s + (wait_s or 0)
+        )
 
     def get(self, job_id: str) -> dict[str, Any]:
         return self._call("GET", f"/jobs/{job_id}")
@@ -77,19 +92,24 @@ class ScoringClient:
         while True:
             remaining = deadline - time.monotonic()
             hold = max(0.0, min(remaining, MAX_SERVER_WAIT_S))
-            job = self._call("GET", f"/jobs/{job_id}", params={"wait": f"{hold:.3f}"},
-                             timeout=self.timeout_s + hold, deadline=deadline)
+            job = self._call(
+                "GET",
+                f"/jobs/{job_id}",
+                params={"wait": f"{hold:.3f}"},
+                timeout=self.timeout_s + hold,
+                deadline=deadline,
+            )
             if job["status"] in TERMINAL:
                 return job
             if time.monotonic() >= deadline:
                 raise JobTimeout(job, time.monotonic() - started)
 
-    def _call(self, method: str, path: str, *, timeout: float | None = None,
-              deadline: float | None = None, **kwargs: Any) -> dict[str, Any]:
+    def _call(
+        self, method: str, path: str, *, timeout: float | None = None, deadline: float | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
         retry_until = time.monotonic() + self.max_retry_s if deadline is None else deadline
         while True:
-            response = self.session.request(method, self.base_url + path, timeout=timeout or self.timeout_s,
-                                            **kwargs)
+            response = self.session.request(method, self.base_url + path, timeout=timeout or self.timeout_s, **kwargs)
             try:
                 body = response.json()
             except ValueError:
@@ -97,8 +117,11 @@ class ScoringClient:
             if response.ok:
                 return body
             retry_after = _seconds(response.headers.get("Retry-After"))
-            if (response.status_code in RETRYABLE and retry_after is not None
-                    and time.monotonic() + retry_after <= retry_until):
+            if (
+                response.status_code in RETRYABLE
+                and retry_after is not None
+                and time.monotonic() + retry_after <= retry_until
+            ):
                 time.sleep(retry_after)
                 continue
             raise ApiError(response.status_code, body, retry_after)

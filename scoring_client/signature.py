@@ -7,12 +7,13 @@ secret; a receiver accepts the body if any of them matches one of its secrets.
 The timestamp is signed too, so a captured callback cannot be replayed later
 than ``tolerance_s``.
 """
+
 from __future__ import annotations
 
 import hashlib
 import hmac
 import time
-from typing import Iterable
+from collections.abc import Iterable
 
 SIGNATURE_HEADER = "X-Scoring-Signature"
 DEFAULT_TOLERANCE_S = 300
@@ -28,8 +29,13 @@ def sign(secrets: Iterable[str], body: bytes, timestamp: int | None = None) -> s
     return ",".join([f"t={moment}", *(f"v1={_mac(secret, moment, body)}" for secret in secrets)])
 
 
-def verify_signature(secrets: str | Iterable[str], body: bytes, header: str | None,
-                     tolerance_s: float = DEFAULT_TOLERANCE_S, now: float | None = None) -> bool:
+def verify_signature(
+    secrets: str | Iterable[str],
+    body: bytes,
+    header: str | None,
+    tolerance_s: float = DEFAULT_TOLERANCE_S,
+    now: float | None = None,
+) -> bool:
     """True if ``header`` signs exactly ``body`` (the raw bytes received) with one of ``secrets``,
     at a time within ``tolerance_s`` of now."""
     if not header:

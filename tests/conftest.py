@@ -1,9 +1,10 @@
 """Shared fixtures: a private Redis, a trained model folder, a real Celery worker and the web app."""
+
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import redis as redis_lib
@@ -61,11 +62,21 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def settings(redis_server: RedisServer, model_dir: Path) -> Settings:
     # Callbacks go to receivers the tests run on loopback, and are retried within a second.
     # Two heavy pool processes, so an explanation and a callback delivery run side by side.
-    return Settings(redis_url=redis_server.url, model_dir=model_dir, job_ttl_s=3600,
-                    fast_time_limit_s=30, heavy_time_limit_s=60, visibility_timeout_s=120,
-                    callback_secret=CALLBACK_SECRET, callback_allow_loopback=True, callback_timeout_s=2,
-                    callback_max_attempts=3, callback_backoff_s=0.2, callback_backoff_max_s=1,
-                    heavy_concurrency=2)
+    return Settings(
+        redis_url=redis_server.url,
+        model_dir=model_dir,
+        job_ttl_s=3600,
+        fast_time_limit_s=30,
+        heavy_time_limit_s=60,
+        visibility_timeout_s=120,
+        callback_secret=CALLBACK_SECRET,
+        callback_allow_loopback=True,
+        callback_timeout_s=2,
+        callback_max_attempts=3,
+        callback_backoff_s=0.2,
+        callback_backoff_max_s=1,
+        heavy_concurrency=2,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -78,8 +89,12 @@ def worker_process(settings: Settings, tmp_path_factory: pytest.TempPathFactory)
     """
     logs = tmp_path_factory.mktemp("logs")
     fast = WorkerProcess(settings, role=contract.Q_FAST, log_path=logs / "fast.log")
-    heavy = WorkerProcess(settings, role=contract.Q_HEAVY, queues=f"{contract.Q_HEAVY},{contract.Q_CALLBACKS}",
-                          log_path=logs / "heavy.log")
+    heavy = WorkerProcess(
+        settings,
+        role=contract.Q_HEAVY,
+        queues=f"{contract.Q_HEAVY},{contract.Q_CALLBACKS}",
+        log_path=logs / "heavy.log",
+    )
     try:
         fast.wait_ready()
         heavy.wait_ready()
@@ -109,53 +124,54 @@ def clean_redis(request: pytest.FixtureRequest) -> Iterator[None]:
     client = redis_lib.Redis.from_url(server.url)
     for db in (0, 1, 2, 3):
         scoped = client if db == 0 else redis_lib.Redis.from_url(server.url.rsplit("/", 1)[0] + f"/{db}")
-        keys = [k for k in scoped.scan_iter(contract.PREFIX + "*")
-                if not k.startswith(contract.workers_key("").encode())]
+        keys = [
+            k for k in scoped.scan_iter(contract.PREFIX + "*") if not k.startswith(contract.workers_key("").encode())
+        ]
         keys += [name.encode() for q in contract.QUEUES for name in broker_lists(q)]
         if keys:
             scoped.delete(*keys)
     yield
 
 
-@pytest.fixture()
+@pytest.fixture
 def app(settings: Settings) -> Flask:
     return create_app(settings)
 
 
-@pytest.fixture()
+@pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-@pytest.fixture()
+@pytest.fixture
 def live_client(client: FlaskClient, worker_process: WorkerProcess) -> FlaskClient:
     """A client whose jobs are consumed by the real worker."""
     return client
 
 
-@pytest.fixture()
+@pytest.fixture
 def idle_settings(settings: Settings) -> Settings:
     """Settings on a Redis database no worker consumes: jobs stay queued."""
     return settings.replace(redis_url=settings.redis_url.rsplit("/", 1)[0] + "/2")
 
 
-@pytest.fixture()
+@pytest.fixture
 def idle_client(idle_settings: Settings) -> FlaskClient:
     return create_app(idle_settings).test_client()
 
 
-@pytest.fixture()
+@pytest.fixture
 def keyed_settings(idle_settings: Settings) -> Settings:
     """Idle settings with API keys: tenant acme (two keys, mid-rotation), tenant globex, and an admin."""
     return idle_settings.replace(api_keys=API_KEYS)
 
 
-@pytest.fixture()
+@pytest.fixture
 def keyed_client(keyed_settings: Settings) -> FlaskClient:
     return create_app(keyed_settings).test_client()
 
 
-@pytest.fixture()
+@pytest.fixture
 def model_copy(model_dir: Path, tmp_path: Path) -> Path:
     """A private copy of the model store that a test may damage."""
     target = tmp_path / "models"

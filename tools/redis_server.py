@@ -1,4 +1,5 @@
 """A private redis-server subprocess for local runs and tests, with no system Redis needed."""
+
 from __future__ import annotations
 
 import argparse
@@ -84,14 +85,22 @@ class RedisServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         argv = [
             self.executable,
-            "--port", str(self.port),
-            "--bind", "127.0.0.1",
-            "--dir", str(self.data_dir),
-            "--save", "",
-            "--appendonly", "yes" if self.appendonly else "no",
-            "--maxmemory-policy", "noeviction",
-            "--daemonize", "no",
-            "--logfile", str(self._log_path),
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.data_dir),
+            "--save",
+            "",
+            "--appendonly",
+            "yes" if self.appendonly else "no",
+            "--maxmemory-policy",
+            "noeviction",
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(self._log_path),
         ]
         # Errors in the arguments are printed before the logfile is opened, so
         # stdout/stderr go to the same file to keep every failure in one place.
@@ -143,19 +152,20 @@ class RedisServer:
 
     @property
     def _log_path(self) -> Path:
-        assert self.data_dir is not None
+        if self.data_dir is None:
+            raise RuntimeError("redis-server has no data directory before it starts")
         return self.data_dir / "redis.log"
 
     def _wait_until_ready(self) -> None:
-        assert self._proc is not None
+        if self._proc is None:
+            raise RuntimeError("redis-server was not started")
         client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5, socket_timeout=0.5)
         deadline = time.monotonic() + START_TIMEOUT_S
         try:
             while True:
                 if self._proc.poll() is not None:
                     raise RuntimeError(
-                        f"redis-server exited with code {self._proc.returncode} on port {self.port}"
-                        f"\n{self._log_tail()}"
+                        f"redis-server exited with code {self._proc.returncode} on port {self.port}\n{self._log_tail()}"
                     )
                 try:
                     # Another server already on this port would answer PING too;
@@ -218,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as exc:
         print(exc, file=sys.stderr)
         return 1
+
 
 if __name__ == "__main__":
     sys.exit(main())

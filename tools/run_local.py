@@ -4,6 +4,7 @@
 ones (the ``flower`` dashboard); ``--with flower`` adds it, and naming
 processes (``python -m tools.run_local web worker``) starts only those.
 """
+
 from __future__ import annotations
 
 import argparse

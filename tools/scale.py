@@ -1,10 +1,11 @@
 """``python -m tools.scale``: the scaling signal of GET /scaling, read from Redis directly.
 
-    python -m tools.scale               a table, one row per queue
-    python -m tools.scale --json        the same document as GET /scaling
-    python -m tools.scale --queue fast  only the suggested worker count, for scripts:
-                                         heroku ps:scale worker=$(python -m tools.scale --queue fast)
+python -m tools.scale               a table, one row per queue
+python -m tools.scale --json        the same document as GET /scaling
+python -m tools.scale --queue fast  only the suggested worker count, for scripts:
+                                     heroku ps:scale worker=$(python -m tools.scale --queue fast)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,9 +20,17 @@ from jobqueue.connections import create_redis
 from jobqueue.scaling import scaling_signal
 from jobqueue.settings import Settings
 
-COLUMNS = [("queue", "queue"), ("depth", "depth"), ("oldest_age_s", "oldest s"), ("workers", "workers"),
-           ("arrivals_per_min", "in/min"), ("throughput_per_min", "done/min"), ("mean_job_s", "job s"),
-           ("target_wait_s", "target s"), ("suggested_workers", "suggested")]
+COLUMNS = [
+    ("queue", "queue"),
+    ("depth", "depth"),
+    ("oldest_age_s", "oldest s"),
+    ("workers", "workers"),
+    ("arrivals_per_min", "in/min"),
+    ("throughput_per_min", "done/min"),
+    ("mean_job_s", "job s"),
+    ("target_wait_s", "target s"),
+    ("suggested_workers", "suggested"),
+]
 
 
 def render_table(signal: dict) -> str:
@@ -29,7 +38,7 @@ def render_table(signal: dict) -> str:
     rows = [[title for _, title in COLUMNS]]
     rows += [["-" if q[name] is None else str(q[name]) for name, _ in COLUMNS] for q in signal["queues"].values()]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    lines = ["  ".join(cell.rjust(width) for cell, width in zip(row, widths)) for row in rows]
+    lines = ["  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
     return "\n".join(lines) + f"\n(arrivals and throughput over the last {signal['window_s']} s)"
 
 

@@ -5,6 +5,7 @@ blueprint: an operator-only check belongs in one ``bp.before_request`` hook.
 There is deliberately no route that accepts model files: versions enter the
 store only through the trainers.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,8 +30,12 @@ class ActivateRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"version": "2026-11-22.1"}})
 
-    version: str = Field(min_length=1, max_length=64, pattern=VERSION_RE.pattern,
-                         description="One of GET /models/{name} versions; the previous one again rolls back.")
+    version: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=VERSION_RE.pattern,
+        description="One of GET /models/{name} versions; the previous one again rolls back.",
+    )
 
 
 @bp.put("/models/<name>/active")
@@ -50,7 +55,11 @@ def set_active_version(name: str) -> Response:
         raise ApiError(409, "version_unavailable", f"{exc}; it stays inactive") from exc
     except OSError as exc:
         log.error("cannot write the active version of %s: %s", name, exc)
-        raise ApiError(503, "model_store_unwritable", "the model store cannot be written; nothing changed",
-                       headers={"Retry-After": "60"}) from exc
+        raise ApiError(
+            503,
+            "model_store_unwritable",
+            "the model store cannot be written; nothing changed",
+            headers={"Retry-After": "60"},
+        ) from exc
     log.warning("model %s: version %s now serves new jobs (was %s)", name, wanted.version, previous)
     return jsonify({**catalog.describe(name), "previous_version": previous})

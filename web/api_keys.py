@@ -6,6 +6,7 @@ old one); jobs belong to the tenant, not to the key, so they survive a
 rotation. Only digests of the secrets are kept in memory, and only the tenant
 name is ever stored on a job.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,8 +38,10 @@ def parse_api_keys(raw: str) -> tuple[ApiKey, ...]:
         role, _, rest = entry.partition(":")
         tenant, _, secret = rest.partition(":")
         if role not in ROLES or not TENANT_RE.match(tenant) or len(secret) < MIN_SECRET_LENGTH:
-            raise ValueError(f"API_KEYS entry {number} must be role:tenant:secret with role client or admin, "
-                             f"a tenant of [A-Za-z0-9_.-] and a secret of at least {MIN_SECRET_LENGTH} characters")
+            raise ValueError(
+                f"API_KEYS entry {number} must be role:tenant:secret with role client or admin, "
+                f"a tenant of [A-Za-z0-9_.-] and a secret of at least {MIN_SECRET_LENGTH} characters"
+            )
         keys.append(ApiKey(role, tenant, _digest(secret)))
     return tuple(keys)
 

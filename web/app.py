@@ -1,4 +1,5 @@
 """``create_app(settings)``: the Flask app that accepts and reports jobs, with its shared resources."""
+
 from __future__ import annotations
 
 from flask import Flask
@@ -32,7 +33,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     celery = create_celery_client(settings)
     catalog = ModelCatalog(ModelStore(settings.model_dir))
     app.extensions.update(
-        redis=client, jobs=job_store, celery=celery, catalog=catalog,
+        redis=client,
+        jobs=job_store,
+        celery=celery,
+        catalog=catalog,
         submitter=Submitter(settings, job_store, celery, catalog),
         completions=CompletionListener(client),
     )

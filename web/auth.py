@@ -11,18 +11,20 @@ Rules, when API keys are configured (``web.api_keys``):
 The caller's tenant decides which jobs they see. With no keys configured the
 service is open: every caller is an admin of the one anonymous tenant "".
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, current_app, g, request
 
+from jobqueue.settings import Settings
 from web.api_keys import ADMIN, CLIENT, ApiKey, identify, parse_api_keys
 from web.errors import ApiError
-from jobqueue.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +61,9 @@ def _presented() -> str | None:
 
 
 def _unauthorized(message: str, error: str) -> ApiError:
-    return ApiError(401, "unauthorized", message,
-                    headers={"WWW-Authenticate": f'Bearer realm="scoring", error="{error}"'})
+    return ApiError(
+        401, "unauthorized", message, headers={"WWW-Authenticate": f'Bearer realm="scoring", error="{error}"'}
+    )
 
 
 def _authenticate() -> None:
@@ -73,8 +76,9 @@ def _authenticate() -> None:
         return
     presented = _presented()
     if presented is None:
-        raise _unauthorized("an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
-                            "invalid_request")
+        raise _unauthorized(
+            "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'", "invalid_request"
+        )
     key = identify(keys, presented)
     if key is None:
         raise _unauthorized("the API key is not valid", "invalid_token")
@@ -103,12 +107,15 @@ def check_role(role: str, what: str = "this endpoint") -> None:
 
 def require_role(role: str) -> Callable[[View], View]:
     """Decorator: the view needs a key with ``role``."""
+
     def decorate(view: View) -> View:
         @wraps(view)
         def guarded(*args: Any, **kwargs: Any) -> Any:
             check_role(role)
             return view(*args, **kwargs)
+
         return guarded  # type: ignore[return-value]
+
     return decorate
 
 
@@ -125,5 +132,7 @@ def install(app: Flask, settings: Settings) -> None:
     if keys:
         log.info("API keys required: %d keys for %d tenants", len(keys), len({k.tenant for k in keys}))
     else:
-        log.warning("OPEN MODE: no API_KEYS configured, so anyone who can reach this service may submit, "
-                    "read and cancel every job and train models; set API_KEYS before exposing it")
+        log.warning(
+            "OPEN MODE: no API_KEYS configured, so anyone who can reach this service may submit, "
+            "read and cancel every job and train models; set API_KEYS before exposing it"
+        )

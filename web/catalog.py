@@ -1,4 +1,5 @@
 """The web's view of the model store: manifests, availability and descriptions, without scikit-learn."""
+
 from __future__ import annotations
 
 import threading
@@ -9,7 +10,6 @@ from models.activate import unservable
 from models.kinds import KINDS
 from models.manifest import NAME_RE, ArtifactRefused, Manifest, ModelStore
 from web.errors import ApiError
-
 
 # A resolved manifest serves submissions while its model's folder is unchanged
 # (a new version folder or an activation, which replaces ACTIVE, changes its
@@ -52,16 +52,23 @@ class ModelCatalog:
     def _resolve(self, name: str, version: str | None) -> Manifest:
         self.require(name)
         if version is not None and version not in self.store.versions(name):
-            raise ApiError(404, "unknown_model_version",
-                           f"model {name!r} has no version {version!r}; GET /models/{name} lists them")
+            raise ApiError(
+                404,
+                "unknown_model_version",
+                f"model {name!r} has no version {version!r}; GET /models/{name} lists them",
+            )
         try:
             manifest = self.store.manifest(name, version)
         except ArtifactRefused as exc:
             raise ApiError(503, "model_unavailable", str(exc), headers={"Retry-After": "60"}) from exc
         problem = self.problem(manifest)
         if problem:
-            raise ApiError(503, "model_unavailable", f"model {name} {manifest.version} cannot serve: {problem}",
-                           headers={"Retry-After": "60"})
+            raise ApiError(
+                503,
+                "model_unavailable",
+                f"model {name} {manifest.version} cannot serve: {problem}",
+                headers={"Retry-After": "60"},
+            )
         return manifest
 
     def problem(self, manifest: Manifest) -> str | None:
@@ -71,8 +78,10 @@ class ModelCatalog:
         a replaced or edited file is re-checked.
         """
         key: tuple = (str(manifest.directory), manifest.sha256)
-        for what, path in [("artifact", manifest.artifact_path),
-                           *[(f"{role} file", manifest.file_path(role)) for role in manifest.files]]:
+        for what, path in [
+            ("artifact", manifest.artifact_path),
+            *[(f"{role} file", manifest.file_path(role)) for role in manifest.files],
+        ]:
             try:
                 stat = path.stat()
             except OSError:
@@ -97,10 +106,14 @@ class ModelCatalog:
             return {"name": name, "version": active, "available": False, "unavailable_reason": str(exc)}
         spec = KINDS.get(manifest.kind)
         view: dict[str, Any] = {
-            "name": name, "version": manifest.version, "kind": manifest.kind,
+            "name": name,
+            "version": manifest.version,
+            "kind": manifest.kind,
             "tasks": [t for t in manifest.tasks if spec and t in spec.tasks],
-            "available": problem is None, "unavailable_reason": problem,
-            "created_at": manifest.created_at, "metrics": manifest.metrics,
+            "available": problem is None,
+            "unavailable_reason": problem,
+            "created_at": manifest.created_at,
+            "metrics": manifest.metrics,
             "links": {"self": f"/models/{name}"},
         }
         if full:
@@ -116,19 +129,29 @@ class ModelCatalog:
         spec = KINDS.get(manifest.kind)
         if spec is None:
             return {"input_schema": None, "params_schema": {}}
-        return {"input_schema": spec.input_for(manifest).model_json_schema(),
-                "params_schema": {t: m.model_json_schema() for t, m in spec.tasks.items() if t in manifest.tasks}}
+        return {
+            "input_schema": spec.input_for(manifest).model_json_schema(),
+            "params_schema": {t: m.model_json_schema() for t, m in spec.tasks.items() if t in manifest.tasks},
+        }
 
     def _version_view(self, name: str, version: str, active: str | None) -> dict[str, Any]:
         """One version's manifest as a data scientist compares versions: hash, libraries, schema, metrics."""
         try:
             manifest = self.store.manifest(name, version)
         except ArtifactRefused as exc:
-            return {"version": version, "active": version == active, "available": False,
-                    "unavailable_reason": str(exc)}
+            return {"version": version, "active": version == active, "available": False, "unavailable_reason": str(exc)}
         problem = self.problem(manifest)
-        return {"version": version, "active": version == active, "created_at": manifest.created_at,
-                "available": problem is None, "unavailable_reason": problem, "kind": manifest.kind,
-                "tasks": list(manifest.tasks), "metrics": manifest.metrics, "sha256": manifest.sha256,
-                "framework": manifest.framework, "input_schema": self._schemas(manifest)["input_schema"],
-                "training_data": manifest.details.get("training_data")}
+        return {
+            "version": version,
+            "active": version == active,
+            "created_at": manifest.created_at,
+            "available": problem is None,
+            "unavailable_reason": problem,
+            "kind": manifest.kind,
+            "tasks": list(manifest.tasks),
+            "metrics": manifest.metrics,
+            "sha256": manifest.sha256,
+            "framework": manifest.framework,
+            "input_schema": self._schemas(manifest)["input_schema"],
+            "training_data": manifest.details.get("training_data"),
+        }

@@ -1,4 +1,5 @@
 """CORS for the configured browser origins; with none configured, browsers get no CORS headers."""
+
 from __future__ import annotations
 
 import re
@@ -20,6 +21,11 @@ def enable_cors(app: Flask, settings: Settings) -> None:
         # Exact origins only (or "*"): flask-cors would take other strings as regular expressions.
         if origin != "*" and not ORIGIN_RE.match(origin):
             raise ValueError(f"CORS_ORIGINS entry {origin!r} must be scheme://host[:port], or *")
-    CORS(app, origins=origins, supports_credentials=False, max_age=600,
-         allow_headers=["Authorization", "X-API-Key", "Content-Type", "Idempotency-Key"],
-         expose_headers=["Location", "Retry-After", "Idempotent-Replayed", "WWW-Authenticate"])
+    CORS(
+        app,
+        origins=origins,
+        supports_credentials=False,
+        max_age=600,
+        allow_headers=["Authorization", "X-API-Key", "Content-Type", "Idempotency-Key"],
+        expose_headers=["Location", "Retry-After", "Idempotent-Replayed", "WWW-Authenticate"],
+    )

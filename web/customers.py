@@ -4,6 +4,7 @@ Customer records are personal data: responses are marked ``no-store`` and
 nothing here logs them. With API keys configured they need a client or admin
 key, like every route that ``web.auth`` does not list as open.
 """
+
 from __future__ import annotations
 
 import re
@@ -55,8 +56,7 @@ def list_customers() -> Response:
     rows = customers.page(path, id_column, limit + 1, int(cursor) if cursor else None)
     more = len(rows) > limit
     rows = rows[:limit]
-    return _private({"customers": [_view(i, f) for i, f in rows],
-                     "next_cursor": str(rows[-1][0]) if more else None})
+    return _private({"customers": [_view(i, f) for i, f in rows], "next_cursor": str(rows[-1][0]) if more else None})
 
 
 @bp.get("/customers/<customer_id>")
@@ -65,6 +65,7 @@ def get_customer(customer_id: str) -> Response:
     path, id_column = _table()
     found = customers.get(path, id_column, int(customer_id)) if CURSOR_RE.fullmatch(customer_id) else None
     if found is None:
-        raise ApiError(404, "unknown_customer", f"no customer {customer_id!r} in model {MODEL}; "
-                                                "GET /customers lists them")
+        raise ApiError(
+            404, "unknown_customer", f"no customer {customer_id!r} in model {MODEL}; GET /customers lists them"
+        )
     return _private(_view(int(customer_id), found))

@@ -1,4 +1,5 @@
 """Every failure becomes the contract's JSON error body; no traceback ever reaches a client."""
+
 from __future__ import annotations
 
 import logging
@@ -17,8 +18,14 @@ log = logging.getLogger(__name__)
 class ApiError(Exception):
     """An error with an HTTP status, a machine-readable type and a message a person can act on."""
 
-    def __init__(self, status: int, type_: str, message: str, details: list[dict[str, Any]] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        type_: str,
+        message: str,
+        details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.type = type_
@@ -27,8 +34,13 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def error_response(status: int, type_: str, message: str, details: list[dict[str, Any]] | None = None,
-                   headers: dict[str, str] | None = None) -> Response:
+def error_response(
+    status: int,
+    type_: str,
+    message: str,
+    details: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     """Build the error body ``{"error": {"type", "message", "details"}}``."""
     response = jsonify({"error": {"type": type_, "message": message, "details": details or []}})
     response.status_code = status
@@ -38,14 +50,24 @@ def error_response(status: int, type_: str, message: str, details: list[dict[str
 
 def broker_unavailable(retry_after_s: int) -> ApiError:
     """The 503 for a lost Redis: nothing was accepted, try again later."""
-    return ApiError(503, "broker_unavailable",
-                    "the job queue cannot be reached; nothing was accepted, retry later",
-                    headers={"Retry-After": str(retry_after_s)})
+    return ApiError(
+        503,
+        "broker_unavailable",
+        "the job queue cannot be reached; nothing was accepted, retry later",
+        headers={"Retry-After": str(retry_after_s)},
+    )
 
 
-_HTTP_TYPES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
-               429: "too_many_requests"}
+_HTTP_TYPES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+}
 
 
 def register_error_handlers(app: Flask) -> None:

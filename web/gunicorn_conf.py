@@ -1,4 +1,5 @@
 """Gunicorn settings for the web process, taken from the service's Settings (``gunicorn -c python:web.gunicorn_conf``)."""
+
 from __future__ import annotations
 
 from gunicorn import glogging

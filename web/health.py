@@ -1,4 +1,5 @@
 """Liveness and readiness: GET /health and GET /ready."""
+
 from __future__ import annotations
 
 import time
@@ -35,15 +36,21 @@ def readiness_checks() -> dict[str, Any]:
         # other models keep serving, and the refused one is listed here.
         "ok": len(unavailable) < len(models),
         "unavailable": unavailable,
-        "models": {name: ({"ok": True, "version": m["version"]} if m["available"]
-                          else {"ok": False, "version": m["version"], "message": m["unavailable_reason"]})
-                   for name, m in models.items()},
+        "models": {
+            name: (
+                {"ok": True, "version": m["version"]}
+                if m["available"]
+                else {"ok": False, "version": m["version"], "message": m["unavailable_reason"]}
+            )
+            for name, m in models.items()
+        },
     }
     if not models:
         checks["models"]["message"] = "no trained model in the model store; run `make models`"
     elif unavailable:
-        checks["models"]["message"] = (f"unavailable: {', '.join(unavailable)}; retrain or activate another "
-                                       "version (GET /models/<name>)")
+        checks["models"]["message"] = (
+            f"unavailable: {', '.join(unavailable)}; retrain or activate another version (GET /models/<name>)"
+        )
     workers: dict[str, Any] = {}
     if checks["broker"]["ok"]:
         now = time.time()
@@ -61,12 +68,16 @@ def ready() -> Response:
     failing = [name for name, check in checks.items() if not check["ok"]]
     if not failing:
         return jsonify({"status": "degraded" if checks["models"]["unavailable"] else "ready", "checks": checks})
-    response = jsonify({
-        "error": {"type": "not_ready", "message": "not ready: " + ", ".join(failing),
-                  "details": [{"field": name, "type": "check_failed", "message": str(checks[name])}
-                              for name in failing]},
-        "checks": checks,
-    })
+    response = jsonify(
+        {
+            "error": {
+                "type": "not_ready",
+                "message": "not ready: " + ", ".join(failing),
+                "details": [{"field": name, "type": "check_failed", "message": str(checks[name])} for name in failing],
+            },
+            "checks": checks,
+        }
+    )
     response.status_code = 503
     response.headers["Retry-After"] = "5"
     return response

@@ -1,4 +1,5 @@
 """The jobs resource: POST /jobs, GET /jobs, GET and DELETE /jobs/<id>."""
+
 from __future__ import annotations
 
 import json
@@ -54,8 +55,12 @@ def _wait_seconds() -> float | None:
     except ValueError:
         wait = -1.0
     if not 0 <= wait <= limit:
-        raise ApiError(422, "validation_error", "invalid wait", [
-            {"field": "wait", "type": "out_of_range", "message": f"seconds between 0 and {limit:g}"}])
+        raise ApiError(
+            422,
+            "validation_error",
+            "invalid wait",
+            [{"field": "wait", "type": "out_of_range", "message": f"seconds between 0 and {limit:g}"}],
+        )
     return wait
 
 
@@ -85,8 +90,7 @@ def submit_job() -> Response:
     try:
         job_request = JobRequest.model_validate(body)
     except ValidationError as exc:
-        raise ApiError(422, "validation_error", "the request does not fit the contract",
-                       field_errors(exc, [])) from exc
+        raise ApiError(422, "validation_error", "the request does not fit the contract", field_errors(exc, [])) from exc
     if job_request.task in auth.ADMIN_TASKS:
         auth.check_role(auth.ADMIN, f"task {job_request.task!r}")
     listener, job_id = _ext("completions"), uuid.uuid4().hex
@@ -123,15 +127,27 @@ def cancel_job(job_id: str) -> Response:
     canceled = _ext("jobs").cancel(job_id)
     record = _existing(job_id)
     if canceled:
-        log.info("job_canceled", extra={"job_id": job_id, "model": record["model"],
-                                        "model_version": record["model_version"], "queue": record["queue"],
-                                        "task": record["task"], "status": contract.CANCELED})
+        log.info(
+            "job_canceled",
+            extra={
+                "job_id": job_id,
+                "model": record["model"],
+                "model_version": record["model_version"],
+                "queue": record["queue"],
+                "task": record["task"],
+                "status": contract.CANCELED,
+            },
+        )
     if canceled.callback_due:
         send_callback(_ext("celery"), job_id)
     if record["status"] == contract.CANCELED:
         return _job_response(record, 200)
-    raise ApiError(409, "not_cancelable", f"the job is already {record['status']}; only queued jobs, and running "
-                                          "jobs of the heavy queue (explanations), can be canceled")
+    raise ApiError(
+        409,
+        "not_cancelable",
+        f"the job is already {record['status']}; only queued jobs, and running "
+        "jobs of the heavy queue (explanations), can be canceled",
+    )
 
 
 @bp.get("/jobs")
@@ -144,6 +160,7 @@ def list_jobs() -> Response:
         details.insert(0, {"field": "status", "type": "enum", "message": "one of " + ", ".join(contract.STATUSES)})
     if details:
         raise ApiError(422, "validation_error", "invalid query parameters", details)
-    records, next_cursor = _ext("jobs").list(model=args.get("model") or None, status=status,
-                                             limit=limit, cursor=cursor, tenant=auth.principal().tenant)
+    records, next_cursor = _ext("jobs").list(
+        model=args.get("model") or None, status=status, limit=limit, cursor=cursor, tenant=auth.principal().tenant
+    )
     return jsonify({"jobs": [job_view(r) for r in records], "next_cursor": next_cursor})

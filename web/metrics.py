@@ -4,16 +4,17 @@ Nothing is counted in this process: the job store's transitions keep the
 counters in Redis (jobqueue/metrics.py), so any gunicorn worker of any web
 host answers with the same numbers. Neither endpoint shows customer data.
 """
+
 from __future__ import annotations
 
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import redis
 from flask import Blueprint, Response, current_app, jsonify, request
 from prometheus_client import CollectorRegistry
-from prometheus_client.exposition import choose_encoder
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from jobqueue import contract, metrics, queues
@@ -32,20 +33,22 @@ class RedisJobCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         counted = metrics.read_metrics(self.client)
-        jobs = CounterMetricFamily("scoring_jobs", "Jobs that ended, by model, task and final status",
-                                   labels=["model", "task", "status"])
+        jobs = CounterMetricFamily(
+            "scoring_jobs", "Jobs that ended, by model, task and final status", labels=["model", "task", "status"]
+        )
         for labels, value in sorted(counted.jobs.items()):
             jobs.add_metric(list(labels), value)
-        submitted = CounterMetricFamily("scoring_jobs_submitted", "Jobs accepted and queued",
-                                        labels=["model", "task"])
+        submitted = CounterMetricFamily("scoring_jobs_submitted", "Jobs accepted and queued", labels=["model", "task"])
         for labels, value in sorted(counted.submitted.items()):
             submitted.add_metric(list(labels), value)
-        duration = HistogramMetricFamily("scoring_job_duration_seconds", "Time a job ran on a worker",
-                                         labels=["queue", "model", "task"])
+        duration = HistogramMetricFamily(
+            "scoring_job_duration_seconds", "Time a job ran on a worker", labels=["queue", "model", "task"]
+        )
         for labels, histogram in sorted(counted.durations.items()):
             duration.add_metric(list(labels), histogram.cumulative(), histogram.total)
-        wait = HistogramMetricFamily("scoring_job_queue_wait_seconds",
-                                     "Time from a job's creation to its first start", labels=["queue"])
+        wait = HistogramMetricFamily(
+            "scoring_job_queue_wait_seconds", "Time from a job's creation to its first start", labels=["queue"]
+        )
         for queue, histogram in sorted(counted.waits.items()):
             wait.add_metric([queue], histogram.cumulative(), histogram.total)
         yield from (jobs, submitted, duration, wait)
@@ -54,17 +57,22 @@ class RedisJobCollector(Collector):
     def _queues(self) -> Iterator[Metric]:
         now = time.time()
         depth = GaugeMetricFamily("scoring_queue_depth", "Messages waiting in the queue", labels=["queue"])
-        workers = GaugeMetricFamily("scoring_workers_online", "Worker processes with a fresh heartbeat",
-                                    labels=["queue"])
+        workers = GaugeMetricFamily(
+            "scoring_workers_online", "Worker processes with a fresh heartbeat", labels=["queue"]
+        )
         # Job queues only: the figures below are about jobs, and callbacks are deliveries.
         per_job_queue = {
-            "oldest_age_s": GaugeMetricFamily("scoring_queue_oldest_job_age_seconds",
-                                              "Age of the oldest job still waiting", labels=["queue"]),
-            "throughput_per_min": GaugeMetricFamily("scoring_queue_throughput_per_minute",
-                                                    "Jobs finished per minute, recent window", labels=["queue"]),
-            "suggested_workers": GaugeMetricFamily("scoring_queue_suggested_workers",
-                                                   "Worker processes that meet the target wait (see /scaling)",
-                                                   labels=["queue"]),
+            "oldest_age_s": GaugeMetricFamily(
+                "scoring_queue_oldest_job_age_seconds", "Age of the oldest job still waiting", labels=["queue"]
+            ),
+            "throughput_per_min": GaugeMetricFamily(
+                "scoring_queue_throughput_per_minute", "Jobs finished per minute, recent window", labels=["queue"]
+            ),
+            "suggested_workers": GaugeMetricFamily(
+                "scoring_queue_suggested_workers",
+                "Worker processes that meet the target wait (see /scaling)",
+                labels=["queue"],
+            ),
         }
         for queue in contract.QUEUES:
             state = queues.read_queue(self.client, queue, now)

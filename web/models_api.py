@@ -1,8 +1,8 @@
 """The models resource: GET /models and GET /models/<name>."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify
-
 
 bp = Blueprint("models", __name__)
 

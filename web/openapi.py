@@ -3,6 +3,7 @@
 Swagger UI's files come from the swagger-ui-bundle package, so /docs works
 with no internet access.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -12,12 +13,12 @@ from flask import Blueprint, Response, current_app, jsonify, send_from_directory
 from pydantic import TypeAdapter
 from pydantic.json_schema import models_json_schema
 
+from jobqueue import contract
+from jobqueue.scaling import QueueSignal
 from models.kinds import KINDS
 from web import auth, customers, jobs
 from web.admin import ActivateRequest
 from web.schemas import CallbackState, Customer, CustomerList, ErrorBody, Job, JobList, JobRequest
-from jobqueue import contract
-from jobqueue.scaling import QueueSignal
 
 bp = Blueprint("openapi", __name__)
 
@@ -36,16 +37,20 @@ def _json(schema: dict[str, Any], description: str, headers: dict[str, Any] | No
 
 
 def _errors(*codes: int) -> dict[str, Any]:
-    reasons = {400: "Body is not JSON, or not an object", 404: "Not found", 409: "Conflict",
-               401: "API keys are configured and none, or an unknown one, was sent",
-               403: "The key's role may not do this", 413: "Body larger than the configured limit",
-               422: "Invalid input; one detail per bad field",
-               429: "The model's queue is full (queue_full) or the key's tenant is over its rate (rate_limited); "
-                    "nothing was accepted",
-               503: "Broker or model unavailable; nothing was accepted"}
+    reasons = {
+        400: "Body is not JSON, or not an object",
+        404: "Not found",
+        409: "Conflict",
+        401: "API keys are configured and none, or an unknown one, was sent",
+        403: "The key's role may not do this",
+        413: "Body larger than the configured limit",
+        422: "Invalid input; one detail per bad field",
+        429: "The model's queue is full (queue_full) or the key's tenant is over its rate (rate_limited); "
+        "nothing was accepted",
+        503: "Broker or model unavailable; nothing was accepted",
+    }
     retry = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before retrying"}}
-    return {str(code): _json(_ref("ErrorBody"), reasons[code], retry if code in (429, 503) else None)
-            for code in codes}
+    return {str(code): _json(_ref("ErrorBody"), reasons[code], retry if code in (429, 503) else None) for code in codes}
 
 
 def _or_empty(pattern: str) -> str:
@@ -54,9 +59,13 @@ def _or_empty(pattern: str) -> str:
 
 
 def _wait_param(max_wait_s: float) -> dict[str, Any]:
-    return {"name": "wait", "in": "query", "required": False,
-            "description": f"Hold the request until the job ends or this many seconds pass (at most {max_wait_s:g}).",
-            "schema": {"type": "number", "minimum": 0, "maximum": max_wait_s}}
+    return {
+        "name": "wait",
+        "in": "query",
+        "required": False,
+        "description": f"Hold the request until the job ends or this many seconds pass (at most {max_wait_s:g}).",
+        "schema": {"type": "number", "minimum": 0, "maximum": max_wait_s},
+    }
 
 
 DESCRIPTION = """Asynchronous model scoring: submit a job, then poll, wait, list or take a callback.
@@ -80,8 +89,9 @@ def build_spec(max_wait_s: float = 30.0) -> dict[str, Any]:
     inputs = [spec.input_model for spec in KINDS.values()]
     params = [model for spec in KINDS.values() for model in spec.tasks.values()]
     results = [model for spec in KINDS.values() for model in spec.result_models]
-    _, top = models_json_schema([(m, "validation") for m in dict.fromkeys([*wire, *inputs, *params, *results])],
-                                ref_template=REF)
+    _, top = models_json_schema(
+        [(m, "validation") for m in dict.fromkeys([*wire, *inputs, *params, *results])], ref_template=REF
+    )
     job = _json(_ref("Job"), "The job")
     location = {"Location": {"schema": {"type": "string"}, "description": "/jobs/{id}"}}
     job_id = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -89,103 +99,205 @@ def build_spec(max_wait_s: float = 30.0) -> dict[str, Any]:
     paths = {
         "/jobs": {
             "post": {
-                "summary": "Submit a job", "operationId": "submitJob",
-                "parameters": [_wait_param(max_wait_s), {
-                    "name": "Idempotency-Key", "in": "header", "required": False,
-                    "schema": {"type": "string", "pattern": jobs.IDEMPOTENCY_KEY_RE.pattern},
-                    "description": "Same key and body returns the same job; same key, other body is a 409."}],
+                "summary": "Submit a job",
+                "operationId": "submitJob",
+                "parameters": [
+                    _wait_param(max_wait_s),
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string", "pattern": jobs.IDEMPOTENCY_KEY_RE.pattern},
+                        "description": "Same key and body returns the same job; same key, other body is a 409.",
+                    },
+                ],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("JobRequest")}}},
-                "responses": {"202": _json(_ref("Job"), "Accepted and queued", location),
-                              "200": _json(_ref("Job"), "With ?wait: the job ended in time", location),
-                              **_errors(400, 403, 404, 409, 413, 422, 429, 503)},
-                "callbacks": {"jobEnded": {"{$request.body#/callback_url}": {"post": {
-                    "summary": "The job, once it has ended", "description": CALLBACK_DOC,
-                    "parameters": [{"name": "X-Scoring-Signature", "in": "header", "required": True,
-                                    "schema": {"type": "string"}, "description": "t=<unix>,v1=<hex>[,v1=...]"}],
-                    "requestBody": {"content": {"application/json": {"schema": _ref("Job")}}},
-                    "responses": {"2XX": {"description": "Delivered; any other answer is retried"}}}}}},
+                "responses": {
+                    "202": _json(_ref("Job"), "Accepted and queued", location),
+                    "200": _json(_ref("Job"), "With ?wait: the job ended in time", location),
+                    **_errors(400, 403, 404, 409, 413, 422, 429, 503),
+                },
+                "callbacks": {
+                    "jobEnded": {
+                        "{$request.body#/callback_url}": {
+                            "post": {
+                                "summary": "The job, once it has ended",
+                                "description": CALLBACK_DOC,
+                                "parameters": [
+                                    {
+                                        "name": "X-Scoring-Signature",
+                                        "in": "header",
+                                        "required": True,
+                                        "schema": {"type": "string"},
+                                        "description": "t=<unix>,v1=<hex>[,v1=...]",
+                                    }
+                                ],
+                                "requestBody": {"content": {"application/json": {"schema": _ref("Job")}}},
+                                "responses": {"2XX": {"description": "Delivered; any other answer is retried"}},
+                            }
+                        }
+                    }
+                },
             },
             "get": {
-                "summary": "Recent jobs, newest first", "operationId": "listJobs",
+                "summary": "Recent jobs, newest first",
+                "operationId": "listJobs",
                 "parameters": [
                     {"name": "model", "in": "query", "schema": {"type": "string"}},
-                    {"name": "status", "in": "query", "schema": {"enum": ["", *contract.STATUSES]},
-                     "description": "Only jobs in this state; empty: any."},
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "schema": {"enum": ["", *contract.STATUSES]},
+                        "description": "Only jobs in this state; empty: any.",
+                    },
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
-                    {"name": "cursor", "in": "query",
-                     "schema": {"type": "string", "pattern": _or_empty(jobs.CURSOR_RE.pattern)},
-                     "description": "next_cursor of the previous page; empty: the first page."}],
+                    {
+                        "name": "cursor",
+                        "in": "query",
+                        "schema": {"type": "string", "pattern": _or_empty(jobs.CURSOR_RE.pattern)},
+                        "description": "next_cursor of the previous page; empty: the first page.",
+                    },
+                ],
                 "responses": {"200": _json(_ref("JobList"), "A page of jobs"), **_errors(422)},
             },
         },
         "/jobs/{job_id}": {
-            "get": {"summary": "Poll a job", "operationId": "getJob", "parameters": [job_id, _wait_param(max_wait_s)],
-                    "responses": {"200": job, **_errors(404, 422)}},
-            "delete": {"summary": "Cancel a job that has not started", "operationId": "cancelJob",
-                       "description": "Extension: a running job of the heavy queue (an explanation) can be "
-                                      "canceled too; it stops before its next chunk and no result is recorded. "
-                                      "Other running or finished jobs answer 409.",
-                       "parameters": [job_id], "responses": {"200": job, **_errors(404, 409)}},
+            "get": {
+                "summary": "Poll a job",
+                "operationId": "getJob",
+                "parameters": [job_id, _wait_param(max_wait_s)],
+                "responses": {"200": job, **_errors(404, 422)},
+            },
+            "delete": {
+                "summary": "Cancel a job that has not started",
+                "operationId": "cancelJob",
+                "description": "Extension: a running job of the heavy queue (an explanation) can be "
+                "canceled too; it stops before its next chunk and no result is recorded. "
+                "Other running or finished jobs answer 409.",
+                "parameters": [job_id],
+                "responses": {"200": job, **_errors(404, 409)},
+            },
         },
-        "/customers": {"get": {
-            "summary": "The credit model's customers, in id order", "operationId": "listCustomers",
-            "description": "Personal data: answered with Cache-Control: no-store and never logged.",
-            "parameters": [
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
-                {"name": "cursor", "in": "query",
-                 "schema": {"type": "string", "pattern": _or_empty(customers.CURSOR_RE.pattern)},
-                 "description": "next_cursor of the previous page (the last customer id it showed); "
-                                "empty: the first page."}],
-            "responses": {"200": _json(_ref("CustomerList"), "A page of customers"), **_errors(404, 422, 503)}}},
-        "/customers/{customer_id}": {"get": {
-            "summary": "One customer's features", "operationId": "getCustomer",
-            "parameters": [{"name": "customer_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-            "responses": {"200": _json(_ref("Customer"), "The customer"), **_errors(404, 503)}}},
-        "/models": {"get": {"summary": "Models, their active versions and metrics", "operationId": "listModels",
-                            "responses": {"200": _json({"type": "object"}, "The models")}}},
-        "/models/{name}": {"get": {
-            "summary": "One model: versions, input schema, parameters, metrics", "operationId": "getModel",
-            "description": "versions lists every stored version, newest first, with its manifest: sha256, "
-                           "library versions, input schema, tasks, metrics, creation time and whether it is "
-                           "active and loadable.",
-            "parameters": [model_name],
-            "responses": {"200": _json({"type": "object"}, "The model"), **_errors(404)}}},
-        "/models/{name}/active": {"put": {
-            "summary": "Activate a version (roll out or back)", "operationId": "activateModelVersion",
-            "description": "Extension, for operators: new jobs use this version from now on; queued and running "
-                           "jobs keep the version they were submitted with, and workers load it on first use "
-                           "without a restart. A version whose artifact is refused cannot be activated (409).",
-            "parameters": [model_name],
-            "requestBody": {"required": True,
-                            "content": {"application/json": {"schema": _ref("ActivateRequest")}}},
-            "responses": {"200": _json({"type": "object"}, "The model as GET /models shows it, and "
-                                                           "previous_version"),
-                          **_errors(400, 404, 409, 422, 503)}}},
-        "/health": {"get": {"summary": "The process is up", "operationId": "health",
-                            "responses": {"200": _json({"type": "object"}, "Up")}}},
-        "/metrics": {"get": {
-            "summary": "Prometheus metrics", "operationId": "metrics",
-            "description": "Jobs by model, task and final status; job duration and queue-wait histograms; "
-                           "depth, oldest job's age, throughput and suggested workers per queue; workers online. "
-                           "Counted in Redis, so every web process answers the same. Every tenant's traffic: "
-                           "an admin key when keys are configured.",
-            "responses": {"200": {"description": "Prometheus text (OpenMetrics when asked for)",
-                                  "content": {"text/plain": {"schema": {"type": "string"}}}},
-                          **_errors(403, 503)}}},
-        "/scaling": {"get": {
-            "summary": "The autoscaling signal, per queue", "operationId": "scaling",
-            "description": "Extension. suggested_workers = ceil((arrivals/s x mean job s + depth x mean job s / "
-                           "target wait) / pool size), within the configured bounds; see the README.",
-            "responses": {"200": _json({"type": "object", "required": ["window_s", "queues"], "properties": {
-                "window_s": {"type": "integer", "description": "Seconds of history behind the rates"},
-                "queues": {"type": "object", "additionalProperties": TypeAdapter(QueueSignal).json_schema()}}},
-                "Per queue: depth, oldest age, arrivals, throughput, workers, suggestion"), **_errors(503)}}},
-        "/ready": {"get": {"summary": "Broker reachable, models loadable, a worker on each queue",
-                           "operationId": "ready",
-                           "description": "status is degraded (still 200) while some model's artifact is refused: "
-                                          "checks.models.unavailable lists it, and the other models serve.",
-                           "responses": {"200": _json({"type": "object"}, "Ready, or degraded"),
-                                         "503": _json({"type": "object"}, "Not ready; the failing checks")}}},
+        "/customers": {
+            "get": {
+                "summary": "The credit model's customers, in id order",
+                "operationId": "listCustomers",
+                "description": "Personal data: answered with Cache-Control: no-store and never logged.",
+                "parameters": [
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                    {
+                        "name": "cursor",
+                        "in": "query",
+                        "schema": {"type": "string", "pattern": _or_empty(customers.CURSOR_RE.pattern)},
+                        "description": "next_cursor of the previous page (the last customer id it showed); "
+                        "empty: the first page.",
+                    },
+                ],
+                "responses": {"200": _json(_ref("CustomerList"), "A page of customers"), **_errors(404, 422, 503)},
+            }
+        },
+        "/customers/{customer_id}": {
+            "get": {
+                "summary": "One customer's features",
+                "operationId": "getCustomer",
+                "parameters": [{"name": "customer_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "responses": {"200": _json(_ref("Customer"), "The customer"), **_errors(404, 503)},
+            }
+        },
+        "/models": {
+            "get": {
+                "summary": "Models, their active versions and metrics",
+                "operationId": "listModels",
+                "responses": {"200": _json({"type": "object"}, "The models")},
+            }
+        },
+        "/models/{name}": {
+            "get": {
+                "summary": "One model: versions, input schema, parameters, metrics",
+                "operationId": "getModel",
+                "description": "versions lists every stored version, newest first, with its manifest: sha256, "
+                "library versions, input schema, tasks, metrics, creation time and whether it is "
+                "active and loadable.",
+                "parameters": [model_name],
+                "responses": {"200": _json({"type": "object"}, "The model"), **_errors(404)},
+            }
+        },
+        "/models/{name}/active": {
+            "put": {
+                "summary": "Activate a version (roll out or back)",
+                "operationId": "activateModelVersion",
+                "description": "Extension, for operators: new jobs use this version from now on; queued and running "
+                "jobs keep the version they were submitted with, and workers load it on first use "
+                "without a restart. A version whose artifact is refused cannot be activated (409).",
+                "parameters": [model_name],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ActivateRequest")}}},
+                "responses": {
+                    "200": _json({"type": "object"}, "The model as GET /models shows it, and previous_version"),
+                    **_errors(400, 404, 409, 422, 503),
+                },
+            }
+        },
+        "/health": {
+            "get": {
+                "summary": "The process is up",
+                "operationId": "health",
+                "responses": {"200": _json({"type": "object"}, "Up")},
+            }
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics",
+                "operationId": "metrics",
+                "description": "Jobs by model, task and final status; job duration and queue-wait histograms; "
+                "depth, oldest job's age, throughput and suggested workers per queue; workers online. "
+                "Counted in Redis, so every web process answers the same. Every tenant's traffic: "
+                "an admin key when keys are configured.",
+                "responses": {
+                    "200": {
+                        "description": "Prometheus text (OpenMetrics when asked for)",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(403, 503),
+                },
+            }
+        },
+        "/scaling": {
+            "get": {
+                "summary": "The autoscaling signal, per queue",
+                "operationId": "scaling",
+                "description": "Extension. suggested_workers = ceil((arrivals/s x mean job s + depth x mean job s / "
+                "target wait) / pool size), within the configured bounds; see the README.",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["window_s", "queues"],
+                            "properties": {
+                                "window_s": {"type": "integer", "description": "Seconds of history behind the rates"},
+                                "queues": {
+                                    "type": "object",
+                                    "additionalProperties": TypeAdapter(QueueSignal).json_schema(),
+                                },
+                            },
+                        },
+                        "Per queue: depth, oldest age, arrivals, throughput, workers, suggestion",
+                    ),
+                    **_errors(503),
+                },
+            }
+        },
+        "/ready": {
+            "get": {
+                "summary": "Broker reachable, models loadable, a worker on each queue",
+                "operationId": "ready",
+                "description": "status is degraded (still 200) while some model's artifact is refused: "
+                "checks.models.unavailable lists it, and the other models serve.",
+                "responses": {
+                    "200": _json({"type": "object"}, "Ready, or degraded"),
+                    "503": _json({"type": "object"}, "Not ready; the failing checks"),
+                },
+            }
+        },
     }
     for path, item in paths.items():
         for operation in item.values():
@@ -198,9 +310,13 @@ def build_spec(max_wait_s: float = 30.0) -> dict[str, Any]:
         "info": {"title": "Scoring service", "version": "1.0.0", "description": DESCRIPTION},
         "paths": paths,
         "security": [{"bearerKey": []}, {"headerKey": []}],
-        "components": {"schemas": top.get("$defs", {}), "securitySchemes": {
-            "bearerKey": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer <API key>"},
-            "headerKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}},
+        "components": {
+            "schemas": top.get("$defs", {}),
+            "securitySchemes": {
+                "bearerKey": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer <API key>"},
+                "headerKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            },
+        },
     }
 
 

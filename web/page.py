@@ -3,6 +3,7 @@
 Its scripts and styles are served by Flask's own static route (/static/...)
 from the same folder; the page calls the public JSON API like any client.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app
@@ -10,8 +11,10 @@ from flask import Blueprint, Response, current_app
 bp = Blueprint("page", __name__)
 
 # Everything comes from this origin; nothing else may be loaded, and the page may not be framed.
-CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                           "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
 
 
 @bp.get("/")

@@ -1,4 +1,5 @@
 """The ``limit`` and ``cursor`` query parameters of the listing routes, checked in one place."""
+
 from __future__ import annotations
 
 import re

@@ -3,6 +3,7 @@
 The route is logged as its pattern (``/customers/<customer_id>``), never the
 concrete path, so no customer id, query string, header or body reaches the logs.
 """
+
 from __future__ import annotations
 
 import logging
@@ -38,12 +39,15 @@ def register_request_log(app: Flask) -> None:
     def _log_request(response: Response) -> Response:
         started = g.get("request_started")
         request_id = request.headers.get("X-Request-ID", "")
-        log.info("request", extra={
-            "method": request.method,
-            "route": request.url_rule.rule if request.url_rule else None,
-            "status": response.status_code,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
-            "job_id": _job_id(response),
-            "request_id": request_id if REQUEST_ID_RE.match(request_id) else None,
-        })
+        log.info(
+            "request",
+            extra={
+                "method": request.method,
+                "route": request.url_rule.rule if request.url_rule else None,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+                "job_id": _job_id(response),
+                "request_id": request_id if REQUEST_ID_RE.match(request_id) else None,
+            },
+        )
         return response

@@ -1,50 +1,73 @@
 """Wire models of the HTTP contract, declared once: they validate requests and generate the OpenAPI spec."""
+
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from jobqueue import contract
-
 Status = Literal["queued", "running", "succeeded", "failed", "canceled"]
-assert set(contract.STATUSES) == set(Status.__args__)  # the two vocabularies must not drift
 
 
 class JobRequest(BaseModel):
     """POST /jobs: a model, a task and one of ``input`` or ``inputs`` (neither for a global explanation)."""
 
-    model_config = ConfigDict(extra="forbid", protected_namespaces=(), json_schema_extra={
-        # _at_most_one_input, in the spec: not both a record and a batch.
-        "not": {"required": ["input", "inputs"],
-                "properties": {"input": {"type": "object"}, "inputs": {"type": "array"}}},
-        "examples": [
-            {"model": "interests", "input": {"interests": ["surfing", "python"], "city": "Lisbon"}},
-            {"model": "interests", "inputs": [{"interests": ["jazz"], "city": "Paris"},
-                                              {"interests": ["chess", "python"], "city": "Berlin"}]},
-            {"model": "credit", "input": {"customer_id": 100002}, "params": {"threshold": 0.6}},
-            {"model": "credit", "task": "explain", "input": {"customer_id": 100002}},
-            {"model": "credit", "task": "explain", "params": {"scope": "global", "sample_size": 1000}},
-            {"model": "iris", "input": {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4,
-                                        "petal_width": 0.2}},
-            {"model": "iris", "model_version": "2026-11-22.1",
-             "input": {"SepalLengthCm": 6.7, "SepalWidthCm": 3.0, "PetalLengthCm": 5.2, "PetalWidthCm": 2.3}},
-            {"model": "iris", "task": "train", "params": {"estimator": "svm", "activate": False}},
-        ]})
+    model_config = ConfigDict(
+        extra="forbid",
+        protected_namespaces=(),
+        json_schema_extra={
+            # _at_most_one_input, in the spec: not both a record and a batch.
+            "not": {
+                "required": ["input", "inputs"],
+                "properties": {"input": {"type": "object"}, "inputs": {"type": "array"}},
+            },
+            "examples": [
+                {"model": "interests", "input": {"interests": ["surfing", "python"], "city": "Lisbon"}},
+                {
+                    "model": "interests",
+                    "inputs": [
+                        {"interests": ["jazz"], "city": "Paris"},
+                        {"interests": ["chess", "python"], "city": "Berlin"},
+                    ],
+                },
+                {"model": "credit", "input": {"customer_id": 100002}, "params": {"threshold": 0.6}},
+                {"model": "credit", "task": "explain", "input": {"customer_id": 100002}},
+                {"model": "credit", "task": "explain", "params": {"scope": "global", "sample_size": 1000}},
+                {
+                    "model": "iris",
+                    "input": {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2},
+                },
+                {
+                    "model": "iris",
+                    "model_version": "2026-11-22.1",
+                    "input": {"SepalLengthCm": 6.7, "SepalWidthCm": 3.0, "PetalLengthCm": 5.2, "PetalWidthCm": 2.3},
+                },
+                {"model": "iris", "task": "train", "params": {"estimator": "svm", "activate": False}},
+            ],
+        },
+    )
 
     model: str = Field(min_length=1, max_length=64, description="A name from GET /models.")
-    task: str = Field("predict", min_length=1, max_length=32, description="predict (default), or a task the model lists.")
-    model_version: Optional[str] = Field(None, max_length=64, description="Pin a version; default: the active one.")
-    input: Optional[dict[str, Any]] = Field(
-        None, description="One record; the result is one object. Give input or inputs, except for a task that "
-                          "takes none (credit explain with scope global), which gives neither.")
-    inputs: Optional[list[dict[str, Any]]] = Field(
-        None, min_length=1, description="A batch; the result is a list in the same order.")
-    params: Optional[dict[str, Any]] = Field(None, description="Task parameters (see GET /models/{name}).")
-    callback_url: Optional[str] = Field(
-        None, max_length=2048, description="When the job ends, the service POSTs it here (the job object, signed "
+    task: str = Field(
+        "predict", min_length=1, max_length=32, description="predict (default), or a task the model lists."
+    )
+    model_version: str | None = Field(None, max_length=64, description="Pin a version; default: the active one.")
+    input: dict[str, Any] | None = Field(
+        None,
+        description="One record; the result is one object. Give input or inputs, except for a task that "
+        "takes none (credit explain with scope global), which gives neither.",
+    )
+    inputs: list[dict[str, Any]] | None = Field(
+        None, min_length=1, description="A batch; the result is a list in the same order."
+    )
+    params: dict[str, Any] | None = Field(None, description="Task parameters (see GET /models/{name}).")
+    callback_url: str | None = Field(
+        None,
+        max_length=2048,
+        description="When the job ends, the service POSTs it here (the job object, signed "
         "with X-Scoring-Signature; retried with backoff). http or https, on a host that resolves to a public "
-        "address; refused (422) if the service has no CALLBACK_SECRET.")
+        "address; refused (422) if the service has no CALLBACK_SECRET.",
+    )
 
     @model_validator(mode="after")
     def _at_most_one_input(self) -> "JobRequest":
@@ -75,10 +98,10 @@ class CallbackState(BaseModel):
 
     url: str
     attempts: int = Field(description="Deliveries tried so far.")
-    last_status: Optional[int] = Field(description="HTTP status of the last attempt; null if none came back.")
-    last_error: Optional[str] = Field(description="Why the last attempt failed; null after a 2xx.")
-    last_attempt_at: Optional[str]
-    delivered_at: Optional[str] = Field(description="When a 2xx came back; null until then.")
+    last_status: int | None = Field(description="HTTP status of the last attempt; null if none came back.")
+    last_error: str | None = Field(description="Why the last attempt failed; null after a 2xx.")
+    last_attempt_at: str | None
+    delivered_at: str | None = Field(description="When a 2xx came back; null until then.")
 
 
 class Job(BaseModel):
@@ -93,13 +116,13 @@ class Job(BaseModel):
     status: Status
     progress: Progress
     created_at: str
-    started_at: Optional[str]
-    finished_at: Optional[str]
+    started_at: str | None
+    finished_at: str | None
     expires_at: str = Field(description="After this the job is forgotten (GET answers 404).")
     attempts: int = Field(description="Times a worker started it (above 1 after a redelivery).")
     result: Any = Field(description="Set when succeeded; a list for batch jobs.")
-    error: Optional[JobFailure]
-    callback: Optional[CallbackState] = Field(description="Null unless the job was submitted with callback_url.")
+    error: JobFailure | None
+    callback: CallbackState | None = Field(description="Null unless the job was submitted with callback_url.")
     links: dict[str, str]
 
 
@@ -107,7 +130,7 @@ class JobList(BaseModel):
     """GET /jobs: newest first."""
 
     jobs: list[Job]
-    next_cursor: Optional[str] = Field(description="Pass as ?cursor= for the next page; null at the end.")
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at the end.")
 
 
 class Customer(BaseModel):
@@ -122,7 +145,7 @@ class CustomerList(BaseModel):
     """GET /customers: in id order."""
 
     customers: list[Customer]
-    next_cursor: Optional[str] = Field(description="Pass as ?cursor= for the next page; null at the end.")
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at the end.")
 
 
 class ErrorDetail(BaseModel):
@@ -141,4 +164,3 @@ class ErrorBody(BaseModel):
     """Every error response."""
 
     error: ErrorInfo
-

@@ -6,14 +6,16 @@ waiting on that job. A waiter registers before it reads (or, for a new job,
 before the job exists), so an outcome cannot slip between the read and the
 wait. No request polls Redis, and a woken request needs no further read.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import redis
 

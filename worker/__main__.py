@@ -7,11 +7,12 @@ log level come from the settings (the environment), so the Procfile, the
 compose file and the tests start each role the same way; options given after
 ROLE are passed on to Celery and win over those.
 """
+
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from jobqueue import contract
 from jobqueue.settings import Settings
@@ -28,21 +29,45 @@ class Role:
 
 
 ROLES = {
-    "fast": Role(contract.Q_FAST, lambda s: ["-c", str(s.fast_concurrency),
-                                             "--prefetch-multiplier", str(s.fast_prefetch_multiplier)]),
+    "fast": Role(
+        contract.Q_FAST,
+        lambda s: ["-c", str(s.fast_concurrency), "--prefetch-multiplier", str(s.fast_prefetch_multiplier)],
+    ),
     # One message at a time: an explanation is long, and a prefetched one would wait behind it.
-    "heavy": Role(contract.Q_HEAVY, lambda s: ["-c", str(s.heavy_concurrency), "--prefetch-multiplier", "1",
-                                               "--max-tasks-per-child", str(s.heavy_max_tasks_per_child)]),
-    "callbacks": Role(contract.Q_CALLBACKS, lambda s: ["-c", str(s.callback_concurrency),
-                                                       "--prefetch-multiplier", "1"], loads_models=False),
+    "heavy": Role(
+        contract.Q_HEAVY,
+        lambda s: [
+            "-c",
+            str(s.heavy_concurrency),
+            "--prefetch-multiplier",
+            "1",
+            "--max-tasks-per-child",
+            str(s.heavy_max_tasks_per_child),
+        ],
+    ),
+    "callbacks": Role(
+        contract.Q_CALLBACKS,
+        lambda s: ["-c", str(s.callback_concurrency), "--prefetch-multiplier", "1"],
+        loads_models=False,
+    ),
 }
 
 
 def worker_argv(settings: Settings, role: str) -> list[str]:
     """The ``celery worker`` arguments of ``role``."""
     spec = ROLES[role]
-    return ["worker", "-Q", spec.queue, "-n", f"{role}@%h", *spec.options(settings),
-            "--without-gossip", "--without-mingle", "-l", settings.log_level]
+    return [
+        "worker",
+        "-Q",
+        spec.queue,
+        "-n",
+        f"{role}@%h",
+        *spec.options(settings),
+        "--without-gossip",
+        "--without-mingle",
+        "-l",
+        settings.log_level,
+    ]
 
 
 def flower_argv(settings: Settings) -> list[str]:

@@ -5,12 +5,14 @@ together are scored together. Every guarantee of a single job holds per job:
 each is started and finished through the same atomic scripts, and a job's
 message is acknowledged only when this returns True for it.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import redis
 from billiard.exceptions import SoftTimeLimitExceeded
@@ -36,11 +38,11 @@ def run_batch(runtime: Runtime, job_ids: Sequence[str]) -> dict[str, bool]:
     try:
         starts = runtime.jobs.start_many(job_ids)
     except (redis.ConnectionError, redis.TimeoutError):
-        return {job_id: False for job_id in job_ids}
+        return dict.fromkeys(job_ids, False)
     started = time.perf_counter()
     outcomes: list[Outcome] = []
     groups: dict[tuple[str, str, str], list[Member]] = {}
-    for job_id, start in zip(job_ids, starts):
+    for job_id, start in zip(job_ids, starts, strict=True):
         log_start(job_id, start)
         if start.action == "skip" and start.callback_unsent:
             runtime.callback_due(job_id)  # finished earlier, but its callback was never queued
@@ -55,21 +57,25 @@ def run_batch(runtime: Runtime, job_ids: Sequence[str]) -> dict[str, bool]:
         log.info("scored a batch of %d jobs in %d model call(s)", len(job_ids), len(groups))
     except SoftTimeLimitExceeded as exc:
         done = {o.job_id for o in outcomes}
-        outcomes += [Outcome(job_id, contract.FAILED, error=describe_failure(exc, job_id))
-                     for members in groups.values() for job_id, _ in members if job_id not in done]
+        outcomes += [
+            Outcome(job_id, contract.FAILED, error=describe_failure(exc, job_id))
+            for members in groups.values()
+            for job_id, _ in members
+            if job_id not in done
+        ]
     try:
         finished = runtime.jobs.finish_many(outcomes)
     except (redis.ConnectionError, redis.TimeoutError):
         unrecorded = {o.job_id for o in outcomes}
         return {job_id: job_id not in unrecorded for job_id in job_ids}
-    ran = dict(zip(job_ids, starts))
-    for outcome, finish in zip(outcomes, finished):
+    ran = dict(zip(job_ids, starts, strict=True))
+    for outcome, finish in zip(outcomes, finished, strict=True):
         if finish.callback_due:
             runtime.callback_due(outcome.job_id)
         if ran[outcome.job_id].action == "run":  # a given-up job's line was written at its start
             # Jobs scored together share the batch's time.
             log_finish(outcome.job_id, ran[outcome.job_id], outcome.status, bool(finish), started, outcome.error)
-    return {job_id: True for job_id in job_ids}
+    return dict.fromkeys(job_ids, True)
 
 
 def _score(runtime: Runtime, name: str, version: str, members: list[Member]) -> list[Outcome]:
@@ -78,8 +84,11 @@ def _score(runtime: Runtime, name: str, version: str, members: list[Member]) -> 
         model = runtime.registry.get(name, version)
         predictor = handlers.PREDICTORS.get(model.manifest.kind)
         if predictor is None or any(start.task != "predict" for _, start in members):
-            raise JobError("unsupported_task", f"this worker cannot batch-score models of kind "
-                           f"{model.manifest.kind!r}; its code may be older than the web's")
+            raise JobError(
+                "unsupported_task",
+                f"this worker cannot batch-score models of kind "
+                f"{model.manifest.kind!r}; its code may be older than the web's",
+            )
         requests = [start.request or {} for _, start in members]
         records = [record for request in requests for record in request["records"]]
         results = predictor(model, records, requests[0].get("params", {}))
@@ -91,9 +100,9 @@ def _score(runtime: Runtime, name: str, version: str, members: list[Member]) -> 
             return [outcome for member in members for outcome in _score(runtime, name, version, [member])]
         return [Outcome(members[0][0], contract.FAILED, error=describe_failure(exc, members[0][0]))]
     outcomes, offset = [], 0
-    for (job_id, _), request in zip(members, requests):
+    for (job_id, _), request in zip(members, requests, strict=True):
         count = len(request["records"])
-        mine: Any = results[offset:offset + count]
+        mine: Any = results[offset : offset + count]
         offset += count
         outcomes.append(Outcome(job_id, contract.SUCCEEDED, result=mine if request.get("batch") else mine[0]))
     return outcomes

@@ -6,9 +6,11 @@ scored by delivery time in ``unacked_index``) until acknowledged, or restored
 to its queue after the visibility timeout. Celery puts the task id, which is
 the job id, in each message's headers.
 """
+
 from __future__ import annotations
 
-from typing import Iterable, NamedTuple
+from collections.abc import Iterable
+from typing import NamedTuple
 
 import redis
 
@@ -27,8 +29,9 @@ class Delivery(NamedTuple):
 class BrokerMessages:
     """Finds jobs' messages, and takes a delivered one away from kombu so it can be sent anew."""
 
-    def __init__(self, client: redis.Redis, unacked_key: str = "unacked",
-                 unacked_index_key: str = "unacked_index") -> None:
+    def __init__(
+        self, client: redis.Redis, unacked_key: str = "unacked", unacked_index_key: str = "unacked_index"
+    ) -> None:
         self.redis = client
         self.unacked_key = unacked_key
         self.unacked_index_key = unacked_index_key

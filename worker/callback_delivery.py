@@ -6,6 +6,7 @@ the job id. Each delivery message names the attempt it makes; recording an
 attempt is a compare-and-set on the job's attempt count, so a duplicate
 message never starts a second chain of retries.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,8 +47,13 @@ class CallbackSender:
     def deliver(self, job_id: str, attempt: int) -> float | None:
         """Make attempt ``attempt``; returns seconds until the next one, or None when there is none to make."""
         record = self.jobs.get(job_id)
-        if (record is None or not record.get("callback_url") or record["status"] not in contract.TERMINAL
-                or record.get("callback_delivered_at") or record.get("callback_attempts", 0) >= attempt):
+        if (
+            record is None
+            or not record.get("callback_url")
+            or record["status"] not in contract.TERMINAL
+            or record.get("callback_delivered_at")
+            or record.get("callback_attempts", 0) >= attempt
+        ):
             return None  # expired, delivered, or this attempt was already made by a duplicate message
         body = json.dumps(job_view(record), separators=(",", ":")).encode()
         status, error = self._post(record["callback_url"], body, job_id, attempt)
@@ -65,8 +71,12 @@ class CallbackSender:
         """POST once; (HTTP status or None, error or None). Never reads more of the answer than its status."""
         if not self.secrets:
             return None, "the service has no CALLBACK_SECRET to sign with"
-        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(self.secrets, body),
-                   "X-Scoring-Job-Id": job_id, "X-Scoring-Attempt": str(attempt)}
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(self.secrets, body),
+            "X-Scoring-Job-Id": job_id,
+            "X-Scoring-Attempt": str(attempt),
+        }
         try:
             with self.session.post(url, data=body, headers=headers, stream=True) as response:
                 ok = 200 <= response.status_code < 300

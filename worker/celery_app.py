@@ -4,6 +4,7 @@ accepted jobs are never lost.
 ``celery -A worker.celery_app`` reads the module attribute ``app``, which is
 built from the environment on first access rather than at import.
 """
+
 from __future__ import annotations
 
 from celery import Celery

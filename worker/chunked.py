@@ -6,10 +6,12 @@ broker connection) costs at most the chunk in flight, and the redelivered
 message resumes from the checkpoint. Cancellation and a stopping worker
 (worker.shutdown) are checked before every chunk: a stop costs nothing.
 """
+
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from jobqueue import contract
 from worker.context import JobContext
@@ -17,8 +19,9 @@ from worker.errors import JobCanceled, JobInterrupted
 from worker.shutdown import deferred_sigterm
 
 
-def accumulate(job: JobContext, total: int, chunk_size: int,
-               step: Callable[[int, int], Sequence[float]]) -> list[float]:
+def accumulate(
+    job: JobContext, total: int, chunk_size: int, step: Callable[[int, int], Sequence[float]]
+) -> list[float]:
     """Element-wise sum of ``step(start, stop)`` over [0, total), chunk by chunk; raises JobCanceled."""
     redis, key = job.runtime.redis, contract.checkpoint_key(job.job_id)
     done, sums = 0, None
@@ -37,11 +40,10 @@ def accumulate(job: JobContext, total: int, chunk_size: int,
                 raise JobInterrupted()  # the checkpoint stays for whoever resumes the job
             stop = min(done + chunk_size, total)
             part = step(done, stop)
-            sums = list(part) if sums is None else [a + b for a, b in zip(sums, part)]
+            sums = list(part) if sums is None else [a + b for a, b in zip(sums, part, strict=True)]
             done = stop
             # JSON floats round-trip exactly, so a resumed job ends with the same sums.
-            redis.set(key, json.dumps({"total": total, "done": done, "sums": sums}),
-                      ex=job.runtime.settings.job_ttl_s)
+            redis.set(key, json.dumps({"total": total, "done": done, "sums": sums}), ex=job.runtime.settings.job_ttl_s)
             job.report_progress(done, total)
     return sums or []
 

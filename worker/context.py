@@ -1,4 +1,5 @@
 """What a model handler sees of its job: the model, the records, the parameters, progress and stop checks."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """What a job handler raises instead of a result: a readable failure, or a stop (canceled, worker stopping)."""
+
 from __future__ import annotations
 
 

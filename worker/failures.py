@@ -1,4 +1,5 @@
 """Job errors a person can act on, for whatever stopped a job: a handler's exception or a dying worker."""
+
 from __future__ import annotations
 
 import logging
@@ -14,9 +15,11 @@ log = logging.getLogger("worker.runner")
 
 def worker_lost(times: str) -> dict[str, str]:
     """The error of a job whose worker died every time it ran it."""
-    return {"type": "worker_lost",
-            "message": f"the worker running this job stopped {times} times (crash, out of memory or hard "
-                       "time limit); it will not be retried. Submit a smaller batch or contact the operators."}
+    return {
+        "type": "worker_lost",
+        "message": f"the worker running this job stopped {times} times (crash, out of memory or hard "
+        "time limit); it will not be retried. Submit a smaller batch or contact the operators.",
+    }
 
 
 def describe_failure(exc: Exception, job_id: str) -> dict[str, str]:

@@ -1,10 +1,13 @@
 """Which function runs each (model kind, task): the only place the worker binds tasks to model code."""
+
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
+from jobqueue import contract
 from models.credit import predict as credit_predict
 from models.credit.schema import KIND as CREDIT
 from models.interests import predict as interests_predict
@@ -14,7 +17,6 @@ from models.manifest import Manifest
 from models.registry import LoadedModel
 from models.tabular import predict as tabular_predict
 from models.tabular.schema import KIND as TABULAR
-from jobqueue import contract
 from worker import chunked
 from worker.context import JobContext
 from worker.errors import JobCanceled, JobError
@@ -31,8 +33,10 @@ def _known_customers(model: LoadedModel) -> Iterator[None]:
     try:
         yield
     except credit_predict.UnknownCustomer as exc:
-        raise JobError("unknown_customer", f"{exc} in {model.manifest.name} "
-                       f"{model.manifest.version}; GET /customers lists the known ones") from None
+        raise JobError(
+            "unknown_customer",
+            f"{exc} in {model.manifest.name} {model.manifest.version}; GET /customers lists the known ones",
+        ) from None
 
 
 def _credit_predict(model: LoadedModel, records: list[dict[str, Any]], params: dict[str, Any]) -> list[Any]:
@@ -41,8 +45,10 @@ def _credit_predict(model: LoadedModel, records: list[dict[str, Any]], params: d
 
 
 def _iris_predict(model: LoadedModel, records: list[dict[str, Any]], params: dict[str, Any]) -> list[Any]:
-    return [{"species": species, "probabilities": probabilities}
-            for species, probabilities in tabular_predict.classify(model, records)]
+    return [
+        {"species": species, "probabilities": probabilities}
+        for species, probabilities in tabular_predict.classify(model, records)
+    ]
 
 
 def _tabular_predict(model: LoadedModel, records: list[dict[str, Any]], params: dict[str, Any]) -> list[Any]:
@@ -72,8 +78,12 @@ def _credit_explain(job: JobContext) -> list[Any]:
 
     def compute() -> dict[str, Any]:
         ids = explain.sample_ids(model, size, seed)
-        sums = chunked.accumulate(job, len(ids), job.runtime.settings.explain_chunk_rows,
-                                  lambda start, stop: explain.abs_sums(model, ids[start:stop]))
+        sums = chunked.accumulate(
+            job,
+            len(ids),
+            job.runtime.settings.explain_chunk_rows,
+            lambda start, stop: explain.abs_sums(model, ids[start:stop]),
+        )
         return {"sample_size": len(ids), "seed": seed, "importance": explain.importance(model, sums, len(ids))}
 
     key = contract.cache_key("explain-global", model.manifest.name, model.manifest.version, size, seed)
@@ -87,6 +97,7 @@ def _training(module: str) -> Handler:
     training code. It reports each step; a job canceled meanwhile stops before
     its version is created, so a canceled training registers nothing.
     """
+
     def run(job: JobContext) -> list[Any]:
         train = importlib.import_module(module).train
 
@@ -97,8 +108,14 @@ def _training(module: str) -> Handler:
 
         store = job.runtime.registry.store
         manifest: Manifest = train(store, name=job.model.manifest.name, progress=progress, **job.params)
-        return [{"version": manifest.version, "active": store.active_version(manifest.name) == manifest.version,
-                 "metrics": manifest.metrics}]
+        return [
+            {
+                "version": manifest.version,
+                "active": store.active_version(manifest.name) == manifest.version,
+                "metrics": manifest.metrics,
+            }
+        ]
+
     return run
 
 
@@ -116,5 +133,7 @@ def resolve(kind: str, task: str) -> Handler:
     try:
         return HANDLERS[(kind, task)]
     except KeyError:
-        raise JobError("unsupported_task", f"this worker cannot run task {task!r} for models of kind "
-                       f"{kind!r}; its code may be older than the web's") from None
+        raise JobError(
+            "unsupported_task",
+            f"this worker cannot run task {task!r} for models of kind {kind!r}; its code may be older than the web's",
+        ) from None

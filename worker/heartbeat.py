@@ -1,9 +1,10 @@
 """A consumer bootstep that records, per queue, that this worker is alive and consuming it."""
+
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 from celery import bootsteps
 
@@ -16,7 +17,7 @@ log = logging.getLogger(__name__)
 class QueueHeartbeat(bootsteps.StartStopStep):
     """Scores this worker's hostname in each consumed queue's set every few seconds."""
 
-    requires = {"celery.worker.consumer.tasks:Tasks"}
+    requires: ClassVar[set[str]] = {"celery.worker.consumer.tasks:Tasks"}
 
     def __init__(self, parent: Any, **kwargs: Any) -> None:
         super().__init__(parent, **kwargs)
@@ -29,7 +30,8 @@ class QueueHeartbeat(bootsteps.StartStopStep):
         self.redis = self.redis or create_redis(consumer.app.scoring_settings)
         self._beat(consumer)
         self.timer_ref = consumer.timer.call_repeatedly(
-            contract.HEARTBEAT_INTERVAL_S, self._beat, (consumer,), priority=10)
+            contract.HEARTBEAT_INTERVAL_S, self._beat, (consumer,), priority=10
+        )
 
     def stop(self, consumer: Any) -> None:
         if self.timer_ref is not None:
@@ -40,7 +42,7 @@ class QueueHeartbeat(bootsteps.StartStopStep):
             for queue in self.queues:
                 pipe.zrem(contract.workers_key(queue), consumer.hostname)
             pipe.execute()
-        except Exception:  # noqa: BLE001 - Redis may be the reason we are stopping
+        except Exception:
             log.warning("could not withdraw worker heartbeat", exc_info=True)
 
     shutdown = stop
@@ -54,5 +56,5 @@ class QueueHeartbeat(bootsteps.StartStopStep):
                 pipe.zadd(key, {consumer.hostname: now})
                 pipe.zremrangebyscore(key, 0, now - contract.HEARTBEAT_STALE_S * 4)
             pipe.execute()
-        except Exception:  # noqa: BLE001 - a missed beat must never stop consumption
+        except Exception:
             log.warning("worker heartbeat failed", exc_info=True)

@@ -12,10 +12,12 @@ kombu also acknowledges each message with a MULTI/EXEC round trip of its own.
 The micro-batcher settles a whole batch at once, so its QoS can send that
 batch's acks as one transaction (``acks_together``).
 """
+
 from __future__ import annotations
 
-from contextlib import contextmanager, nullcontext
-from typing import Any, ContextManager, Iterator
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any
 
 from kombu.transport import redis as kombu_redis
 from kombu.transport import virtual
@@ -83,7 +85,7 @@ def transport_for(broker_url: str) -> str | None:
     return f"{__name__}:Transport" if broker_url.startswith("redis://") else None
 
 
-def acks_together(channel: Any) -> ContextManager[None]:
+def acks_together(channel: Any) -> AbstractContextManager[None]:
     """A block whose acks on ``channel`` share one round trip, where its transport can do that."""
     together = getattr(getattr(channel, "qos", None), "acks_together", None)
     return together() if together is not None else nullcontext()

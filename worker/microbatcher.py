@@ -18,10 +18,12 @@ the visibility timeout instead of requeueing them.
 The worker needs a prefetch of at least ``batch_max_size`` for batches to
 form (the Procfile sets ``--prefetch-multiplier`` for the fast worker).
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from celery import Celery, Task, current_app
 
@@ -50,8 +52,9 @@ class MicroBatcher:
         self.in_flight = 0
         self.channel: Any = None  # the channel the messages arrive on, whose acks settle sends
 
-    def on_message(self, message: Any, body: Any, ack: Callable[..., Any], reject: Callable[..., Any],
-                   callbacks: Any, **_: Any) -> None:
+    def on_message(
+        self, message: Any, body: Any, ack: Callable[..., Any], reject: Callable[..., Any], callbacks: Any, **_: Any
+    ) -> None:
         """Celery's strategy entry point: buffer the message; dispatch if a pool process is idle."""
         # Protocol 2 carries the task id in the headers; the job id is the task id.
         self.buffer.append((message.headers["id"], ack, reject))
@@ -61,7 +64,7 @@ class MicroBatcher:
 
     def flush(self) -> None:
         """Send up to ``max_size`` buffered jobs to the pool as one batch."""
-        batch, self.buffer = self.buffer[:self.max_size], self.buffer[self.max_size:]
+        batch, self.buffer = self.buffer[: self.max_size], self.buffer[self.max_size :]
         if not batch:
             return
         self.in_flight += 1
@@ -85,13 +88,22 @@ class MicroBatcher:
                 self.flush()
 
         def lost(exc_info: Any) -> None:
-            log.warning("batch of %d jobs lost its pool process (%s); requeueing them",
-                        len(batch), getattr(exc_info, "exception", exc_info))
+            log.warning(
+                "batch of %d jobs lost its pool process (%s); requeueing them",
+                len(batch),
+                getattr(exc_info, "exception", exc_info),
+            )
             settle({})
 
         soft, hard = self.time_limits
-        self.pool.apply_async(score_batch, args=([job_id for job_id, _, _ in batch],), callback=settle,
-                              error_callback=lost, soft_timeout=soft, timeout=hard)
+        self.pool.apply_async(
+            score_batch,
+            args=([job_id for job_id, _, _ in batch],),
+            callback=settle,
+            error_callback=lost,
+            soft_timeout=soft,
+            timeout=hard,
+        )
 
 
 class MicroBatchTask(Task):

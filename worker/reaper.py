@@ -20,12 +20,14 @@ so one that keeps losing its worker is failed at MAX_ATTEMPTS. Every worker
 runs the sweep on its consumer timer; a Redis lock lets one of them sweep per
 REAPER_INTERVAL_S.
 """
+
 from __future__ import annotations
 
 import logging
 import time
 from collections import Counter
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from celery import bootsteps
 
@@ -67,8 +69,11 @@ class Reaper:
             # Delivered but never started for longer than a time limit: its worker is gone too.
             if job_id not in lost and delivery.at + shortest + grace < now:
                 record = self.jobs.get(job_id)
-                if (record and record["status"] == contract.QUEUED
-                        and delivery.at + limit(record["queue"]) + grace < now):
+                if (
+                    record
+                    and record["status"] == contract.QUEUED
+                    and delivery.at + limit(record["queue"]) + grace < now
+                ):
                     lost[job_id] = record
         actions: Counter[str] = Counter()
         if not lost:
@@ -90,15 +95,21 @@ class Reaper:
         if self.jobs.requeue(job_id, queue, message) != "requeued":
             return
         actions[action] += 1
-        log.warning("job %s (%s, %s attempts): %s", job_id, record["status"], record.get("attempts"),
-                    "its message, held by a worker that vanished, was queued again" if action == "reclaimed"
-                    else "it had no message in the broker; queued a new one")
+        log.warning(
+            "job %s (%s, %s attempts): %s",
+            job_id,
+            record["status"],
+            record.get("attempts"),
+            "its message, held by a worker that vanished, was queued again"
+            if action == "reclaimed"
+            else "it had no message in the broker; queued a new one",
+        )
 
 
 class ReaperStep(bootsteps.StartStopStep):
     """Runs the reaper every REAPER_INTERVAL_S from the worker's main process, one worker at a time."""
 
-    requires = {"celery.worker.consumer.tasks:Tasks"}
+    requires: ClassVar[set[str]] = {"celery.worker.consumer.tasks:Tasks"}
 
     def __init__(self, parent: Any, **kwargs: Any) -> None:
         super().__init__(parent, **kwargs)
@@ -110,11 +121,15 @@ class ReaperStep(bootsteps.StartStopStep):
             return
         client = create_redis(settings)
         channel = consumer.task_consumer.channel
-        reaper = Reaper(settings, JobStore.for_settings(client, settings),
-                        BrokerMessages(client, channel.unacked_key, channel.unacked_index_key),
-                        lambda task, job_id, queue: job_message(consumer.app, task, job_id, queue))
+        reaper = Reaper(
+            settings,
+            JobStore.for_settings(client, settings),
+            BrokerMessages(client, channel.unacked_key, channel.unacked_index_key),
+            lambda task, job_id, queue: job_message(consumer.app, task, job_id, queue),
+        )
         self.timer_ref = consumer.timer.call_repeatedly(
-            settings.reaper_interval_s, self._sweep, (consumer, reaper, client), priority=10)
+            settings.reaper_interval_s, self._sweep, (consumer, reaper, client), priority=10
+        )
 
     def stop(self, consumer: Any) -> None:
         if self.timer_ref is not None:
@@ -126,10 +141,9 @@ class ReaperStep(bootsteps.StartStopStep):
     def _sweep(self, consumer: Any, reaper: Reaper, client: Any) -> None:
         try:
             # Never released: expiring, it also spaces the fleet's sweeps one interval apart.
-            if client.set(contract.REAPER_LOCK, consumer.hostname, nx=True,
-                          ex=reaper.settings.reaper_interval_s):
+            if client.set(contract.REAPER_LOCK, consumer.hostname, nx=True, ex=reaper.settings.reaper_interval_s):
                 actions = reaper.sweep(time.time())
                 if actions:
                     log.info("reaper: %s", dict(actions))
-        except Exception:  # noqa: BLE001 - a failed sweep is retried at the next interval
+        except Exception:
             log.warning("reaper sweep failed", exc_info=True)

@@ -1,4 +1,5 @@
 """One job's lifecycle, free of Celery: start it, run its model, record exactly one outcome."""
+
 from __future__ import annotations
 
 import logging
@@ -50,8 +51,7 @@ def run_job(runtime: Runtime, job_id: str, worker: str = "") -> str:
         # The record already says canceled; the finish below leaves it so.
         status = contract.CANCELED
     except JobInterrupted:
-        log.info("job %s stopped between chunks (its worker is stopping, or lost the broker); handing it back",
-                 job_id)
+        log.info("job %s stopped between chunks (its worker is stopping, or lost the broker); handing it back", job_id)
         runtime.jobs.release(job_id)
         raise
     except (redis.ConnectionError, redis.TimeoutError):
@@ -63,8 +63,9 @@ def run_job(runtime: Runtime, job_id: str, worker: str = "") -> str:
     return status
 
 
-def _finish(runtime: Runtime, job_id: str, status: str, result: Any = None,
-            error: dict[str, str] | None = None) -> bool:
+def _finish(
+    runtime: Runtime, job_id: str, status: str, result: Any = None, error: dict[str, str] | None = None
+) -> bool:
     finished = runtime.jobs.finish(job_id, status, result=result, error=error)
     if finished.callback_due:
         runtime.callback_due(job_id)

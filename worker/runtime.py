@@ -1,10 +1,11 @@
 """A worker process's resources (Redis, job store, model registry, callback sender), created once per process."""
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Callable
 
 import redis
 from celery import Celery
@@ -35,9 +36,14 @@ class Runtime:
         """The resources for ``settings``; ``callback_due`` queues deliveries (tests may leave it out)."""
         client = create_redis(settings)
         jobs = JobStore.for_settings(client, settings)
-        return cls(settings=settings, redis=client, jobs=jobs,
-                   registry=Registry(ModelStore(settings.model_dir), settings.model_versions_cached),
-                   callbacks=CallbackSender(settings, jobs), callback_due=callback_due)
+        return cls(
+            settings=settings,
+            redis=client,
+            jobs=jobs,
+            registry=Registry(ModelStore(settings.model_dir), settings.model_versions_cached),
+            callbacks=CallbackSender(settings, jobs),
+            callback_due=callback_due,
+        )
 
 
 _lock = threading.Lock()

@@ -16,13 +16,15 @@ resumes it from the checkpoint. The stop reaches the job by two paths:
 
 Jobs without chunks are not interrupted: the warm shutdown waits for them.
 """
+
 from __future__ import annotations
 
 import logging
 import signal
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, ClassVar
 
 from celery import bootsteps
 
@@ -62,7 +64,7 @@ class DrainOnShutdown(bootsteps.StartStopStep):
     reconnects after a lost broker connection.
     """
 
-    requires = {"celery.worker.consumer.tasks:Tasks"}
+    requires: ClassVar[set[str]] = {"celery.worker.consumer.tasks:Tasks"}
 
     def __init__(self, parent: Any, **kwargs: Any) -> None:
         super().__init__(parent, **kwargs)
@@ -79,5 +81,5 @@ class DrainOnShutdown(bootsteps.StartStopStep):
         self.redis = self.redis or create_redis(consumer.app.scoring_settings)
         try:
             command(self.redis, contract.draining_key(consumer.hostname))
-        except Exception:  # noqa: BLE001 - without Redis, jobs fall back to redelivery
+        except Exception:
             log.warning("could not update the draining mark of %s", consumer.hostname, exc_info=True)

@@ -1,4 +1,5 @@
 """Worker process hooks: logging set-up and loading the active models once per process."""
+
 from __future__ import annotations
 
 import logging

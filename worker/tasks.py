@@ -1,5 +1,6 @@
 """Thin Celery tasks: unpack the message, run the job or deliver its callback, and never acknowledge
 an unrecorded outcome."""
+
 from __future__ import annotations
 
 import redis
@@ -33,8 +34,7 @@ def deliver_callback(self, job_id: str, attempt: int = 1) -> str:
         raise Reject(f"redis unavailable: {exc}", requeue=True) from exc
     if retry_in is None:
         return "done"
-    raise self.retry(kwargs={"job_id": job_id, "attempt": attempt + 1}, countdown=retry_in,
-                     queue=contract.Q_CALLBACKS)
+    raise self.retry(kwargs={"job_id": job_id, "attempt": attempt + 1}, countdown=retry_in, queue=contract.Q_CALLBACKS)
 
 
 @shared_task(name=contract.PREDICT, bind=True, base=MicroBatchTask)

@@ -8,14 +8,16 @@ A script whose first line is ``--! uses metrics`` runs with the helpers of
 has no function libraries, so the one fragment is placed before each script
 that uses it when the file is read.
 """
+
 from __future__ import annotations
 
 import functools
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import redis
 from redis.exceptions import NoScriptError
@@ -64,10 +66,10 @@ def load(name: str) -> LuaScript:
     text = (HERE / f"{name}.lua").read_text(encoding="utf-8")
     first = text.split("\n", 1)[0]
     if first.startswith(USES):
-        fragment = (HERE / f"{first[len(USES):].strip()}.lua").read_text(encoding="utf-8")
+        fragment = (HERE / f"{first[len(USES) :].strip()}.lua").read_text(encoding="utf-8")
         text = fragment + "\n" + text
     # Redis files a script under the sha1 of its text.
-    return LuaScript(name, text, hashlib.sha1(text.encode()).hexdigest())
+    return LuaScript(name, text, hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest())
 
 
 def run_pipelined(client: redis.Redis, script: LuaScript, calls: Sequence[tuple[Keys, dict[str, Any]]]) -> list[Any]:
@@ -87,7 +89,7 @@ def run_pipelined(client: redis.Redis, script: LuaScript, calls: Sequence[tuple[
             declared, argument = encoded[index]
             pipe.evalsha(script.sha, len(declared), *declared, argument)
         refused = []
-        for index, reply in zip(pending, pipe.execute(raise_on_error=False)):
+        for index, reply in zip(pending, pipe.execute(raise_on_error=False), strict=True):
             if isinstance(reply, NoScriptError):
                 refused.append(index)
             elif isinstance(reply, Exception):

@@ -7,6 +7,7 @@ never change under it. One table, ``customers``: the id column (an INTEGER
 PRIMARY KEY, so paging by id is an index walk) and one column per feature,
 NULL where the value is missing.
 """
+
 from __future__ import annotations
 
 import math
@@ -14,8 +15,9 @@ import os
 import re
 import sqlite3
 import threading
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 from urllib.parse import quote
 
 FILENAME = "customers.sqlite"
@@ -39,8 +41,10 @@ def write(path: Path, id_column: str, features: Sequence[tuple[str, str]], rows:
     marks = ", ".join("?" * (len(features) + 1))
     with sqlite3.connect(path) as db:
         db.execute(f"CREATE TABLE {TABLE} ({', '.join(columns)})")
-        db.executemany(f"INSERT INTO {TABLE} VALUES ({marks})", (
-            [None if isinstance(v, float) and math.isnan(v) else v for v in row] for row in rows))
+        db.executemany(
+            f"INSERT INTO {TABLE} VALUES ({marks})",  # noqa: S608 - identifiers are TABLE or _ident-checked; values are bound
+            ([None if isinstance(v, float) and math.isnan(v) else v for v in row] for row in rows),
+        )
     db.close()
 
 
@@ -71,12 +75,12 @@ def _reader(path: Path) -> sqlite3.Connection:
 
 def _records(cursor: sqlite3.Cursor) -> list[tuple[int, Record]]:
     names = [d[0] for d in cursor.description]
-    return [(row[0], dict(zip(names[1:], row[1:]))) for row in cursor]
+    return [(row[0], dict(zip(names[1:], row[1:], strict=True))) for row in cursor]
 
 
 def get(path: Path, id_column: str, customer_id: int) -> Record | None:
     """One customer's features, or None if unknown."""
-    cursor = _reader(path).execute(f"SELECT * FROM {TABLE} WHERE {_ident(id_column)} = ?", (int(customer_id),))
+    cursor = _reader(path).execute(f"SELECT * FROM {TABLE} WHERE {_ident(id_column)} = ?", (int(customer_id),))  # noqa: S608 - identifiers are TABLE or _ident-checked; values are bound
     found = _records(cursor)
     return found[0][1] if found else None
 
@@ -86,9 +90,11 @@ def fetch(path: Path, id_column: str, ids: Sequence[int]) -> dict[int, Record]:
     found: dict[int, Record] = {}
     # Stay well below SQLite's limit on bound parameters.
     for start in range(0, len(ids), 500):
-        part = [int(i) for i in ids[start:start + 500]]
-        cursor = _reader(path).execute(f"SELECT * FROM {TABLE} WHERE {_ident(id_column)} IN "
-                                       f"({', '.join('?' * len(part))})", part)
+        part = [int(i) for i in ids[start : start + 500]]
+        cursor = _reader(path).execute(
+            f"SELECT * FROM {TABLE} WHERE {_ident(id_column)} IN ({', '.join('?' * len(part))})",  # noqa: S608
+            part,
+        )
         found.update(_records(cursor))
     return found
 
@@ -96,12 +102,15 @@ def fetch(path: Path, id_column: str, ids: Sequence[int]) -> dict[int, Record]:
 def page(path: Path, id_column: str, limit: int, after: int | None = None) -> list[tuple[int, Record]]:
     """Up to ``limit`` customers with ids above ``after``, in id order."""
     cursor = _reader(path).execute(
-        f"SELECT * FROM {TABLE} WHERE {_ident(id_column)} > ? ORDER BY {_ident(id_column)} LIMIT ?",
-        (after if after is not None else -(2 ** 63), limit))
+        f"SELECT * FROM {TABLE} WHERE {_ident(id_column)} > ? ORDER BY {_ident(id_column)} LIMIT ?",  # noqa: S608 - identifiers are TABLE or _ident-checked; values are bound
+        (after if after is not None else -(2**63), limit),
+    )
     return _records(cursor)
 
 
 def all_ids(path: Path, id_column: str) -> list[int]:
     """Every customer id, ascending."""
-    return [row[0] for row in _reader(path).execute(
-        f"SELECT {_ident(id_column)} FROM {TABLE} ORDER BY {_ident(id_column)}")]
+    return [
+        row[0]
+        for row in _reader(path).execute(f"SELECT {_ident(id_column)} FROM {TABLE} ORDER BY {_ident(id_column)}")  # noqa: S608 - identifiers are TABLE or _ident-checked; values are bound
+    ]

@@ -6,10 +6,12 @@ of default: ``base_value + sum(contributions) == log_odds``. The one-hot columns
 of a categorical feature are summed back into that feature, so a dashboard
 sees NAME_EDUCATION_TYPE rather than NAME_EDUCATION_TYPE_Higher education.
 """
+
 from __future__ import annotations
 
 import threading
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -51,7 +53,7 @@ def _column_owners(preprocess: Any) -> list[str]:
         if name == "remainder":
             continue
         if name == "categorical":
-            for column, categories in zip(columns, transformer.named_steps["onehot"].categories_):
+            for column, categories in zip(columns, transformer.named_steps["onehot"].categories_, strict=True):
                 owners += [column] * len(categories)
         else:
             owners += list(columns)
@@ -83,15 +85,23 @@ def local(model: LoadedModel, records: list[dict[str, Any]], top: int = 5) -> li
     for row, record in enumerate(values):
         order = np.argsort(-np.abs(record))[:top]
         raw = frame.iloc[row]
-        results.append({
-            "customer_id": records[row].get("customer_id"),
-            "base_value": explainer.base_value,
-            "contributions": {name: float(v) for name, v in zip(explainer.features, record)},
-            "probability": float(probabilities[row]),
-            "top_reasons": [{"feature": explainer.features[i], "value": _plain(raw.iloc[i]),
-                             "contribution": float(record[i]),
-                             "effect": "raises_risk" if record[i] > 0 else "lowers_risk"} for i in order],
-        })
+        results.append(
+            {
+                "customer_id": records[row].get("customer_id"),
+                "base_value": explainer.base_value,
+                "contributions": {name: float(v) for name, v in zip(explainer.features, record, strict=True)},
+                "probability": float(probabilities[row]),
+                "top_reasons": [
+                    {
+                        "feature": explainer.features[i],
+                        "value": _plain(raw.iloc[i]),
+                        "contribution": float(record[i]),
+                        "effect": "raises_risk" if record[i] > 0 else "lowers_risk",
+                    }
+                    for i in order
+                ],
+            }
+        )
     return results
 
 
@@ -117,5 +127,5 @@ def abs_sums(model: LoadedModel, ids: Sequence[int]) -> list[float]:
 def importance(model: LoadedModel, sums: Sequence[float], count: int) -> dict[str, float]:
     """Mean |SHAP| per feature, largest first."""
     features = explainer_for(model).features
-    means = {name: float(total) / max(count, 1) for name, total in zip(features, sums)}
+    means = {name: float(total) / max(count, 1) for name, total in zip(features, sums, strict=True)}
     return dict(sorted(means.items(), key=lambda item: -item[1]))

@@ -1,4 +1,5 @@
 """A lender's application table: reading and checking a CSV, and describing its features for the manifest."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,8 +36,11 @@ def describe_features(df: pd.DataFrame, id_column: str, target: str) -> list[dic
             continue
         column = df[name]
         numeric = pd.api.types.is_numeric_dtype(column)
-        feature: dict[str, Any] = {"name": name, "type": "numeric" if numeric else "categorical",
-                                   "missing_share": round(float(column.isna().mean()), 4)}
+        feature: dict[str, Any] = {
+            "name": name,
+            "type": "numeric" if numeric else "categorical",
+            "missing_share": round(float(column.isna().mean()), 4),
+        }
         if not numeric:
             feature["categories"] = sorted(str(v) for v in column.dropna().unique())
         features.append(feature)

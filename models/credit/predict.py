@@ -1,7 +1,9 @@
 """Credit scoring: records (customer ids or raw features) -> feature frame -> probability of default -> decision."""
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -62,5 +64,7 @@ def predict(model: LoadedModel, records: list[dict[str, Any]], params: dict[str,
     if threshold is None:
         threshold = model.manifest.metrics["recommended_threshold"]
     probabilities = expit(log_odds(model, frame_for(model, records)))
-    return [{"probability": float(p), "threshold": threshold,
-             "decision": "refused" if p >= threshold else "accepted"} for p in probabilities]
+    return [
+        {"probability": float(p), "threshold": threshold, "decision": "refused" if p >= threshold else "accepted"}
+        for p in probabilities
+    ]

@@ -1,8 +1,9 @@
 """What the credit model accepts and returns on the wire, and the checks that need its manifest."""
+
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, WithJsonSchema, model_validator
 
@@ -18,27 +19,49 @@ DEFAULT_SAMPLE_SIZE = 1_000
 
 # Values stay as sent (no coercion of true to 1): check_record types them per
 # feature, since only the manifest knows which features are numeric.
-FeatureRecord = Annotated[dict[str, Any], WithJsonSchema({
-    "type": "object", "maxProperties": 500, "additionalProperties": {"type": ["number", "string", "null"]}})]
+FeatureRecord = Annotated[
+    dict[str, Any],
+    WithJsonSchema(
+        {"type": "object", "maxProperties": 500, "additionalProperties": {"type": ["number", "string", "null"]}}
+    ),
+]
 
 
 class CreditInput(BaseModel):
     """One applicant: a known customer's id, or a raw feature record (what-if scoring)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"customer_id": 100002},
-        {"features": {"AMT_INCOME_TOTAL": 202500, "AMT_CREDIT": 406597.5, "EXT_SOURCE_2": 0.26,
-                      "NAME_CONTRACT_TYPE": "Cash loans", "DAYS_BIRTH": -9461}}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"customer_id": 100002},
+                {
+                    "features": {
+                        "AMT_INCOME_TOTAL": 202500,
+                        "AMT_CREDIT": 406597.5,
+                        "EXT_SOURCE_2": 0.26,
+                        "NAME_CONTRACT_TYPE": "Cash loans",
+                        "DAYS_BIRTH": -9461,
+                    }
+                },
+            ]
+        },
+    )
 
     # The upper bound is SQLite's: a larger id could never be a customer.
-    customer_id: Optional[StrictInt] = Field(
-        None, ge=1, le=2 ** 63 - 1,
+    customer_id: StrictInt | None = Field(
+        None,
+        ge=1,
+        le=2**63 - 1,
         description="A customer of GET /customers. An id the model's customer table lacks is rejected at submit "
-                    "(422), so a queued job never fails for it.")
-    features: Optional[FeatureRecord] = Field(
-        None, max_length=500,
+        "(422), so a queued job never fails for it.",
+    )
+    features: FeatureRecord | None = Field(
+        None,
+        max_length=500,
         description="Feature name -> value, as in GET /customers/{id}; null or omitted means missing (imputed "
-                    "as in training). Names, types and categories: GET /models/credit details.features.")
+        "as in training). Names, types and categories: GET /models/credit details.features.",
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "CreditInput":
@@ -52,9 +75,13 @@ class PredictParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    threshold: Optional[float] = Field(
-        None, ge=0, le=1, description="Refuse when the probability of default reaches this; default: the "
-                                      "model's metrics.recommended_threshold.")
+    threshold: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Refuse when the probability of default reaches this; default: the "
+        "model's metrics.recommended_threshold.",
+    )
 
 
 class ExplainParams(BaseModel):
@@ -63,11 +90,15 @@ class ExplainParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     scope: Literal["local", "global"] = Field("local", description="local needs an input; global takes none.")
-    top: Optional[int] = Field(None, ge=1, le=50, description="local: how many top reasons (default 5).")
-    sample_size: Optional[int] = Field(
-        None, ge=1, le=MAX_SAMPLE_SIZE, description=f"global: customers sampled (default {DEFAULT_SAMPLE_SIZE}, "
-                                                    f"at most {MAX_SAMPLE_SIZE}, capped at the customer count).")
-    seed: Optional[int] = Field(None, ge=0, le=2 ** 32 - 1, description="global: the sample's seed (default 0).")
+    top: int | None = Field(None, ge=1, le=50, description="local: how many top reasons (default 5).")
+    sample_size: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_SAMPLE_SIZE,
+        description=f"global: customers sampled (default {DEFAULT_SAMPLE_SIZE}, "
+        f"at most {MAX_SAMPLE_SIZE}, capped at the customer count).",
+    )
+    seed: int | None = Field(None, ge=0, le=2**32 - 1, description="global: the sample's seed (default 0).")
 
     @model_validator(mode="after")
     def _fill_scope_defaults(self) -> "ExplainParams":
@@ -96,7 +127,7 @@ class CreditTrainParams(TrainParams):
 
     n_customers: int = Field(30_000, ge=1_000, le=200_000, description="Synthetic applications to train on.")
     max_iter: int = Field(300, ge=10, le=1_000, description="Boosting iterations.")
-    seed: int = Field(0, ge=0, le=2 ** 32 - 1, description="Seed of the table, the split and the trees.")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Seed of the table, the split and the trees.")
 
 
 class PredictResult(BaseModel):
@@ -117,7 +148,7 @@ class Reason(BaseModel):
 class LocalExplanation(BaseModel):
     """credit/explain, scope local: sigmoid(base_value + sum(contributions)) == probability."""
 
-    customer_id: Optional[int]
+    customer_id: int | None
     base_value: float = Field(description="The model's average output, in log-odds of default.")
     contributions: dict[str, float] = Field(description="SHAP value per feature, in log-odds.")
     probability: float

@@ -1,4 +1,5 @@
 """Signup inference: interests -> vocabulary vector -> NMF weights (NNLS) -> cluster (from 1) and room."""
+
 from __future__ import annotations
 
 import functools
@@ -45,11 +46,15 @@ def predict(model: LoadedModel, records: list[dict[str, Any]], params: dict[str,
     names = [str(c + 1) for c in range(weights.shape[1])]
     results = []
     # Rounded and converted to Python floats in one numpy call, not per score.
-    for record, cluster, row_shares, missing in zip(records, clusters, np.round(shares, 4).tolist(), unknown):
-        results.append({
-            "cluster": cluster,
-            "room": f"{city_slug(record['city'])}-{cluster}",
-            "scores": dict(zip(names, row_shares)),
-            "unknown_interests": missing,
-        })
+    for record, cluster, row_shares, missing in zip(
+        records, clusters, np.round(shares, 4).tolist(), unknown, strict=True
+    ):
+        results.append(
+            {
+                "cluster": cluster,
+                "room": f"{city_slug(record['city'])}-{cluster}",
+                "scores": dict(zip(names, row_shares, strict=True)),
+                "unknown_interests": missing,
+            }
+        )
     return results

@@ -1,9 +1,11 @@
 """What a signup looks like on the wire, and the checks that need the model's vocabulary."""
+
 from __future__ import annotations
 
 import functools
 import re
-from typing import Annotated, Iterable
+from collections.abc import Iterable
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -20,18 +22,21 @@ def _has_letter_or_digit(city: str) -> str:
 
 
 Interest = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-City = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-                 AfterValidator(_has_letter_or_digit)]
+City = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_has_letter_or_digit)
+]
 
 
 class InterestsInput(BaseModel):
     """One new user: the interests they picked and the city they live in."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "example": {"interests": ["surfing", "python"], "city": "Lisbon"}})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"example": {"interests": ["surfing", "python"], "city": "Lisbon"}}
+    )
 
-    interests: list[Interest] = Field(min_length=1, max_length=50,
-                                      description="Free-text interests; matched case-insensitively.")
+    interests: list[Interest] = Field(
+        min_length=1, max_length=50, description="Free-text interests; matched case-insensitively."
+    )
     city: City = Field(description="The user's city; users of one city and cluster share a room.")
 
 
@@ -46,7 +51,7 @@ class InterestsTrainParams(TrainParams):
 
     n_users: int = Field(3000, ge=100, le=50_000, description="Synthetic signups to train on.")
     n_clusters: int = Field(4, ge=2, le=12, description="Clusters (chat rooms per city).")
-    seed: int = Field(0, ge=0, le=2 ** 32 - 1, description="Seed of the table and of NMF.")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Seed of the table and of NMF.")
 
 
 class InterestsResult(BaseModel):
@@ -74,5 +79,9 @@ def check_known_interests(record: InterestsInput, vocabulary: Iterable[str]) -> 
     known = set(vocabulary)
     if any(normalize_interest(term) in known for term in record.interests):
         return []
-    return [(("interests",), "none of these interests is in the model's vocabulary; "
-             "GET /models/interests lists the known ones")]
+    return [
+        (
+            ("interests",),
+            "none of these interests is in the model's vocabulary; GET /models/interests lists the known ones",
+        )
+    ]

@@ -2,6 +2,7 @@
 
 Run ``python -m models.interests.train --help``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,10 +23,12 @@ TOP_TERMS = 5
 def fit(data: dataset.SignupData, n_clusters: int = 4, seed: int = 0) -> tuple[Pipeline, dict, dict]:
     """Fit NMF on the users' interests; return the pipeline, its metrics and its details."""
     # L2-normalising rows keeps users who list many interests from dominating the factors.
-    pipeline = Pipeline([
-        ("normalize", Normalizer(norm="l2")),
-        ("nmf", NMF(n_components=n_clusters, init="nndsvda", random_state=seed, max_iter=1000)),
-    ])
+    pipeline = Pipeline(
+        [
+            ("normalize", Normalizer(norm="l2")),
+            ("nmf", NMF(n_components=n_clusters, init="nndsvda", random_state=seed, max_iter=1000)),
+        ]
+    )
     weights = pipeline.fit_transform(data.matrix)
     labels = weights.argmax(axis=1)
     shares = weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)
@@ -43,15 +46,21 @@ def fit(data: dataset.SignupData, n_clusters: int = 4, seed: int = 0) -> tuple[P
         "vocabulary": list(data.vocabulary),
         "n_clusters": n_clusters,
         "cluster_sizes": {str(c + 1): int((labels == c).sum()) for c in range(n_clusters)},
-        "cluster_top_interests": {str(c + 1): [data.vocabulary[i] for i in top[c]]
-                                  for c in range(n_clusters)},
+        "cluster_top_interests": {str(c + 1): [data.vocabulary[i] for i in top[c]] for c in range(n_clusters)},
         "training_data": f"synthetic signups (models.interests.dataset, seed {seed})",
     }
     return pipeline, metrics, details
 
 
-def train(store: ModelStore, name: str = "interests", n_users: int = 3000, n_clusters: int = 4,
-          seed: int = 0, activate: bool = True, progress: Progress = no_progress) -> Manifest:
+def train(
+    store: ModelStore,
+    name: str = "interests",
+    n_users: int = 3000,
+    n_clusters: int = 4,
+    seed: int = 0,
+    activate: bool = True,
+    progress: Progress = no_progress,
+) -> Manifest:
     """Train on synthetic signups and register the result as a new version of ``name``."""
     data = dataset.generate(n_users=n_users, seed=seed)
     progress(DATA_READY, TRAIN_STEPS)
@@ -66,8 +75,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--users", type=int, default=3000)
     parser.add_argument("--clusters", type=int, default=4)
     args = parser.parse_args(argv)
-    manifest = train(cli_store(args), name=args.name, n_users=args.users, n_clusters=args.clusters,
-                     seed=args.seed, activate=not args.no_activate)
+    manifest = train(
+        cli_store(args),
+        name=args.name,
+        n_users=args.users,
+        n_clusters=args.clusters,
+        seed=args.seed,
+        activate=not args.no_activate,
+    )
     print(f"trained {manifest.name} {manifest.version}: {manifest.metrics}")
 
 

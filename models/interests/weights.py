@@ -16,6 +16,7 @@ matrix products: ~7 µs a user in a batch of 10,000, but ~0.5 ms of fixed cost.
 Small batches, and models with many components, go one row at a time through
 scipy's NNLS (~10-15 µs a row). Both paths are exact (they agree to 1e-15).
 """
+
 from __future__ import annotations
 
 import functools
@@ -49,7 +50,7 @@ def nnls_components(estimator: Any) -> np.ndarray | None:
 
 
 def cluster_weights(estimator: Any, matrix: np.ndarray) -> np.ndarray:
-    """One row of non-negative cluster weights per row of ``matrix`` (users × vocabulary)."""
+    """One row of non-negative cluster weights per row of ``matrix`` (users by vocabulary)."""
     components = nnls_components(estimator)
     if components is None:
         return estimator.transform(matrix)
@@ -93,6 +94,6 @@ def _least_squares_by_support(raw: bytes, shape: tuple[int, int]) -> list[tuple[
     out = []
     for size in range(1, shape[1] + 1):
         for support in itertools.combinations(range(shape[1]), size):
-            basis = components[:, support]  # vocabulary × size
+            basis = components[:, support]  # vocabulary by size
             out.append((list(support), np.linalg.pinv(basis).T, basis.T))
     return out

@@ -3,6 +3,7 @@
 Run ``python -m models.iris.train --help``. The data ship with scikit-learn
 (no download); the estimator and its grid search are the tabular classifier's.
 """
+
 from __future__ import annotations
 
 import typing
@@ -17,8 +18,14 @@ from models.tabular.schema import Estimator
 from models.training import DATA_READY, FITTED, TRAIN_STEPS, Progress, cli_store, no_progress, trainer_parser
 
 
-def train(store: ModelStore, name: str = "iris", estimator: Estimator = "svm", seed: int = 0,
-          activate: bool = True, progress: Progress = no_progress) -> Manifest:
+def train(
+    store: ModelStore,
+    name: str = "iris",
+    estimator: Estimator = "svm",
+    seed: int = 0,
+    activate: bool = True,
+    progress: Progress = no_progress,
+) -> Manifest:
     """Fit on the 150 flowers and register the result as a new version of ``name``."""
     data = load_iris()
     species = data.target_names[data.target]
@@ -26,9 +33,12 @@ def train(store: ModelStore, name: str = "iris", estimator: Estimator = "svm", s
     pipeline, metrics, search = fit_classifier(data.data, species, estimator=estimator, seed=seed)
     progress(FITTED, TRAIN_STEPS)
     details = {
-        "features": describe_features(data.data, list(FEATURES),
-                                      [f"{n.replace('_', ' ').capitalize()} in cm." for n in FEATURES]),
-        "aliases": FEATURES, "classes": [str(s) for s in data.target_names], **search,
+        "features": describe_features(
+            data.data, list(FEATURES), [f"{n.replace('_', ' ').capitalize()} in cm." for n in FEATURES]
+        ),
+        "aliases": FEATURES,
+        "classes": [str(s) for s in data.target_names],
+        **search,
         "training_data": "Fisher's iris measurements (sklearn.datasets.load_iris, 150 flowers)",
     }
     return publish_new(store, name, KIND, pipeline, ("predict", "train"), metrics, details, activate, progress)
@@ -39,8 +49,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = trainer_parser(__doc__.splitlines()[0], "iris")
     parser.add_argument("--estimator", choices=typing.get_args(Estimator), default="svm")
     args = parser.parse_args(argv)
-    manifest = train(cli_store(args), name=args.name, estimator=args.estimator, seed=args.seed,
-                     activate=not args.no_activate)
+    manifest = train(
+        cli_store(args), name=args.name, estimator=args.estimator, seed=args.seed, activate=not args.no_activate
+    )
     print(f"trained {manifest.name} {manifest.version}: {manifest.metrics}")
 
 

@@ -1,4 +1,5 @@
 """Classifying records: feature values in the manifest's order -> most probable class and every probability."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -15,8 +16,10 @@ def classify(model: LoadedModel, records: list[dict[str, Any]]) -> list[tuple[st
     proba = model.estimator.predict_proba(X)
     classes = [str(c) for c in model.estimator.classes_]
     # The class is the argmax of the probabilities returned, so the two never disagree.
-    return [(classes[int(row.argmax())], {c: round(float(p), 4) for c, p in zip(classes, row)})
-            for row in proba]
+    return [
+        (classes[int(row.argmax())], {c: round(float(p), 4) for c, p in zip(classes, row, strict=True)})
+        for row in proba
+    ]
 
 
 def predict(model: LoadedModel, records: list[dict[str, Any]]) -> list[dict[str, Any]]:

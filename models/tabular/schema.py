@@ -1,4 +1,5 @@
 """What a tabular classifier accepts and returns; its input record is built from the manifest's feature list."""
+
 from __future__ import annotations
 
 import functools
@@ -19,9 +20,13 @@ MAX_FEATURES = 200
 class TabularInput(BaseModel):
     """One row: every feature of the model by its column name, as a number (the names: GET /models/{name})."""
 
-    model_config = ConfigDict(extra="allow", json_schema_extra={
-        "additionalProperties": {"type": "number"},
-        "example": {"PlGlcConc": 148, "BloodP": 72, "BMI": 33.6, "Age": 50}})
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "additionalProperties": {"type": "number"},
+            "example": {"PlGlcConc": 148, "BloodP": 72, "BMI": 33.6, "Age": 50},
+        },
+    )
 
 
 class ClassifierParams(BaseModel):
@@ -42,8 +47,10 @@ class ClassifierResult(BaseModel):
 def _describe(feature: dict[str, Any]) -> str:
     if "min" not in feature:
         return feature.get("description", "")
-    return (f"{feature.get('description', '')} Training range {feature['min']:g} to {feature['max']:g}, "
-            f"mean {feature['mean']:g}.").strip()
+    return (
+        f"{feature.get('description', '')} Training range {feature['min']:g} to {feature['max']:g}, "
+        f"mean {feature['mean']:g}."
+    ).strip()
 
 
 @functools.lru_cache(maxsize=256)
@@ -52,7 +59,8 @@ def _build(title: str, names: tuple[str, ...], descriptions: tuple[str, ...]) ->
     # "json"); the alias is what clients send, and model_dump(by_alias=True) gives it back.
     fields: dict[str, Any] = {
         f"x{i}": (float, Field(alias=name, title=name, allow_inf_nan=False, description=description))
-        for i, (name, description) in enumerate(zip(names, descriptions))}
+        for i, (name, description) in enumerate(zip(names, descriptions, strict=True))
+    }
     # Strict: a JSON number only (no "5" or true); integers are numbers too.
     return create_model(title, __config__=ConfigDict(extra="forbid", strict=True), **fields)
 
@@ -60,5 +68,4 @@ def _build(title: str, names: tuple[str, ...], descriptions: tuple[str, ...]) ->
 def input_model(manifest: Manifest) -> type[BaseModel]:
     """The record of this version: each feature a required finite number, under its column name."""
     features = manifest.details.get("features", [])
-    return _build(f"{manifest.name} input", tuple(f["name"] for f in features),
-                  tuple(_describe(f) for f in features))
+    return _build(f"{manifest.name} input", tuple(f["name"] for f in features), tuple(_describe(f) for f in features))

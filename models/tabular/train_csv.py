@@ -7,11 +7,12 @@ an RBF-kernel SVM on standardised features; its C and gamma are chosen by a
 stratified 5-fold grid search on 80 % of the rows, and the held-out 20 % gives
 the scores recorded in the manifest.
 """
+
 from __future__ import annotations
 
 import typing
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -28,16 +29,20 @@ def read_table(path: Path, target: str, drop: Sequence[str] = ()) -> tuple[pd.Da
     df = pd.read_csv(path)
     missing = [c for c in (target, *drop) if c not in df.columns]
     if missing:
-        raise ValueError(f"{path.name} has no column {', '.join(map(repr, missing))}; "
-                         f"its columns: {', '.join(map(str, df.columns))}")
+        raise ValueError(
+            f"{path.name} has no column {', '.join(map(repr, missing))}; its columns: {', '.join(map(str, df.columns))}"
+        )
     if df[target].isna().any():
         raise ValueError(f"{int(df[target].isna().sum())} rows have no {target}; remove or fill them")
     features = df.drop(columns=[target, *drop])
     bad_names = [str(c) for c in features.columns if not FEATURE_NAME_RE.match(str(c))]
     if bad_names:
         raise ValueError(f"column names must be 1 to 64 printable characters: {bad_names}")
-    text = [c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])
-            or pd.api.types.is_bool_dtype(features[c])]
+    text = [
+        c
+        for c in features.columns
+        if not pd.api.types.is_numeric_dtype(features[c]) or pd.api.types.is_bool_dtype(features[c])
+    ]
     if text:
         raise ValueError(f"features must be numeric; {', '.join(text)} are not (leave them out with --drop)")
     empty = [c for c in features.columns if features[c].isna().all()]
@@ -46,9 +51,17 @@ def read_table(path: Path, target: str, drop: Sequence[str] = ()) -> tuple[pd.Da
     return features.astype(float), df[target].to_numpy()
 
 
-def train(store: ModelStore, name: str, data: Path, target: str, estimator: Estimator = "svm",
-          drop: Sequence[str] = (), seed: int = 0, activate: bool = True,
-          progress: Progress = no_progress) -> Manifest:
+def train(
+    store: ModelStore,
+    name: str,
+    data: Path,
+    target: str,
+    estimator: Estimator = "svm",
+    drop: Sequence[str] = (),
+    seed: int = 0,
+    activate: bool = True,
+    progress: Progress = no_progress,
+) -> Manifest:
     """Fit on ``data`` and register the result as a new version of ``name``."""
     if not NAME_RE.match(name):
         raise ValueError(f"invalid model name {name!r}: lower-case letters, digits, '-' and '_'")
@@ -62,9 +75,11 @@ def train(store: ModelStore, name: str, data: Path, target: str, estimator: Esti
     labels, counts = np.unique(np.asarray(y).astype(str), return_counts=True)
     details = {
         "features": describe_features(X, [str(c) for c in features.columns]),
-        "target": target, "classes": labels.tolist(),
-        "class_counts": {str(label): int(n) for label, n in zip(labels, counts)},
-        "dropped_columns": list(drop), **search,
+        "target": target,
+        "classes": labels.tolist(),
+        "class_counts": {str(label): int(n) for label, n in zip(labels, counts, strict=True)},
+        "dropped_columns": list(drop),
+        **search,
         "training_data": f"{data.name} ({len(y)} rows, sha256 {file_sha256(data)[:12]}…)",
     }
     return publish_new(store, name, KIND, pipeline, ("predict",), metrics, details, activate, progress)
@@ -76,16 +91,31 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, required=True, help="the CSV, with a header row")
     parser.add_argument("--target", required=True, help="the column to predict")
     parser.add_argument("--estimator", choices=typing.get_args(Estimator), default="svm")
-    parser.add_argument("--drop", action="append", default=[], metavar="COLUMN",
-                        help="a column that is not a feature (an id, a date); repeatable")
+    parser.add_argument(
+        "--drop",
+        action="append",
+        default=[],
+        metavar="COLUMN",
+        help="a column that is not a feature (an id, a date); repeatable",
+    )
     args = parser.parse_args(argv)
     try:
-        manifest = train(cli_store(args), args.name, args.data, args.target, estimator=args.estimator, drop=args.drop,
-                         seed=args.seed, activate=not args.no_activate)
+        manifest = train(
+            cli_store(args),
+            args.name,
+            args.data,
+            args.target,
+            estimator=args.estimator,
+            drop=args.drop,
+            seed=args.seed,
+            activate=not args.no_activate,
+        )
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         parser.error(str(exc))
-    print(f"trained {manifest.name} {manifest.version} ({args.estimator}, best {manifest.details['best_params']}, "
-          f"cv {manifest.details['cv']['scoring']} {manifest.details['cv']['best_score']})")
+    print(
+        f"trained {manifest.name} {manifest.version} ({args.estimator}, best {manifest.details['best_params']}, "
+        f"cv {manifest.details['cv']['scoring']} {manifest.details['cv']['best_score']})"
+    )
     print(f"held-out scores: {manifest.metrics}")
 
 

@@ -6,10 +6,12 @@ visibility timeout, kombu's restore sweep, the reaper's interval and grace.
 Every test prints how many jobs it pushed through and how many were lost; the
 totals close the run (``pytest -m faults``).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -23,13 +25,19 @@ from web.app import create_app
 # Chunks of 50 customers take ~0.1 s each, so a global explanation of 2,000
 # runs for a few seconds: long enough to be interrupted mid-way.
 # Callback retries must stay below the visibility timeout, however short a test makes it.
-FAULT_TIMINGS = dict(job_ttl_s=600, fast_time_limit_s=10, heavy_time_limit_s=30, visibility_timeout_s=40,
-                     unacked_restore_interval_s=1, reaper_interval_s=1, reaper_grace_s=2,
-                     explain_chunk_rows=50, callback_backoff_max_s=1)
+FAULT_TIMINGS = {
+    "job_ttl_s": 600,
+    "fast_time_limit_s": 10,
+    "heavy_time_limit_s": 30,
+    "visibility_timeout_s": 40,
+    "unacked_restore_interval_s": 1,
+    "reaper_interval_s": 1,
+    "reaper_grace_s": 2,
+    "explain_chunk_rows": 50,
+    "callback_backoff_max_s": 1,
+}
 
 _REPORT: list[tuple[str, Outcome]] = []
-
-
 
 
 def local_explanations(client: FlaskClient, count: int) -> dict[str, Any]:
@@ -46,32 +54,38 @@ def local_explanations(client: FlaskClient, count: int) -> dict[str, Any]:
     return {"model": "credit", "task": "explain", "inputs": [{"customer_id": ids[i % len(ids)]} for i in range(count)]}
 
 
-@pytest.fixture()
+@pytest.fixture
 def redis_aof(tmp_path: Path) -> Iterator[RedisServer]:
     """A Redis of this test's own, persisting to an append-only file as production does."""
     with RedisServer(data_dir=tmp_path / "redis", appendonly=True) as server:
         yield server
 
 
-@pytest.fixture()
+@pytest.fixture
 def fault_settings(redis_aof: RedisServer, model_dir: Path) -> Settings:
     return Settings(redis_url=redis_aof.url, model_dir=model_dir, **FAULT_TIMINGS)
 
 
-@pytest.fixture()
+@pytest.fixture
 def web(fault_settings: Settings) -> FlaskClient:
     return create_app(fault_settings).test_client()
 
 
-@pytest.fixture()
+@pytest.fixture
 def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     """Starts real Celery workers (prefork) and stops whichever are left at the end of the test."""
     started: list[WorkerProcess] = []
 
-    def start(settings: Settings, queues: str = "fast,heavy", concurrency: int = 1, wait: bool = True,
-              prefetch: int = 1) -> WorkerProcess:
-        worker = WorkerProcess(settings, queues=queues, concurrency=concurrency, prefetch=prefetch,
-                               log_path=tmp_path / f"worker-{len(started)}.log")
+    def start(
+        settings: Settings, queues: str = "fast,heavy", concurrency: int = 1, wait: bool = True, prefetch: int = 1
+    ) -> WorkerProcess:
+        worker = WorkerProcess(
+            settings,
+            queues=queues,
+            concurrency=concurrency,
+            prefetch=prefetch,
+            log_path=tmp_path / f"worker-{len(started)}.log",
+        )
         started.append(worker)
         return worker.wait_ready() if wait else worker
 
@@ -83,7 +97,7 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
         worker.stop()
 
 
-@pytest.fixture()
+@pytest.fixture
 def ledger(request: pytest.FixtureRequest, fault_settings: Settings) -> Iterator[Ledger]:
     """The test's accepted jobs; its last ``settle`` outcome goes into the run's closing report."""
     book = Ledger(fault_settings.redis_url)

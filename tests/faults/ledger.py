@@ -7,6 +7,7 @@ within a bound, for every accepted job to be terminal, and names the ones lost.
 Through Redis keyspace notifications it also counts the writes of each job's
 checkpoint: one per chunk computed, so a resumed job shows no chunk done twice.
 """
+
 from __future__ import annotations
 
 import threading
@@ -61,9 +62,9 @@ class Ledger:
                 continue
             channel = message["channel"].decode()
             if channel.startswith(done):
-                self.published[channel[len(done):]] += 1
+                self.published[channel[len(done) :]] += 1
             elif message["data"] == b"set":
-                self.checkpoint_writes[channel[len(CHECKPOINT_EVENTS):]] += 1
+                self.checkpoint_writes[channel[len(CHECKPOINT_EVENTS) :]] += 1
 
     def submit(self, client: FlaskClient, body: dict[str, Any], **kwargs: Any) -> Any:
         """POST /jobs; an answer of 202 puts the job in the ledger."""
@@ -94,8 +95,10 @@ class Ledger:
             count = self.published[job_id]
             if job_id in pending:
                 status = client.get(f"/jobs/{job_id}")
-                outcome.lost[job_id] = (f"not terminal after {timeout_s:g}s: "
-                                        f"{status.json.get('status') if status.status_code == 200 else 404}")
+                outcome.lost[job_id] = (
+                    f"not terminal after {timeout_s:g}s: "
+                    f"{status.json.get('status') if status.status_code == 200 else 404}"
+                )
             elif count > 1:
                 outcome.lost[job_id] = f"terminal record written {count} times"
             elif count == 0 and not unobserved_ok:

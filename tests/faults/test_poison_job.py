@@ -6,6 +6,7 @@ as it would one stuck in native code past its soft limit. The message is
 requeued, each delivery counts an attempt, and the delivery after the
 MAX_ATTEMPTS-th fails the job with a reason instead of running it again.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -19,12 +20,18 @@ from worker.broker_scan import BrokerMessages
 pytestmark = pytest.mark.faults
 
 # The reaper is off: the requeue after each kill must bound the retries on its own.
-TIMINGS = dict(heavy_time_limit_s=1, soft_time_limit_margin_s=0, visibility_timeout_s=30, max_attempts=3,
-               reaper_interval_s=0)
+TIMINGS = {
+    "heavy_time_limit_s": 1,
+    "soft_time_limit_margin_s": 0,
+    "visibility_timeout_s": 30,
+    "max_attempts": 3,
+    "reaper_interval_s": 0,
+}
 
 
 def test_job_that_kills_its_worker_every_time_fails_after_max_attempts_and_the_worker_serves_on(
-        fault_settings, web, ledger, start_worker) -> None:
+    fault_settings, web, ledger, start_worker
+) -> None:
     settings = fault_settings.replace(**TIMINGS)
     worker = start_worker(settings, concurrency=1)
     poison = ledger.submit(web, local_explanations(web, 9000)).json["id"]

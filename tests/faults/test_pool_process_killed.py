@@ -3,6 +3,7 @@
 Celery sees the worker lost and, with acks_late and reject_on_worker_lost,
 requeues the message at once; the redelivered job resumes from its checkpoint.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,14 +20,18 @@ SAMPLE = 2000
 
 
 def test_job_whose_pool_process_is_killed_is_redelivered_resumed_and_recorded_once(
-        fault_settings, web, ledger, start_worker) -> None:
+    fault_settings, web, ledger, start_worker
+) -> None:
     # One pool process, so the one running the explanation is the one killed.
     worker = start_worker(fault_settings, concurrency=1)
     job_id = ledger.submit(web, explain_global(SAMPLE, seed=1)).json["id"]
     signups = [ledger.submit(web, SIGNUP) for _ in range(10)]
     assert all(response.status_code == 202 for response in signups)
-    eventually(lambda: web.get(f"/jobs/{job_id}").json["progress"]["done"] >= 3 * fault_settings.explain_chunk_rows,
-               30, message="three chunks done")
+    eventually(
+        lambda: web.get(f"/jobs/{job_id}").json["progress"]["done"] >= 3 * fault_settings.explain_chunk_rows,
+        30,
+        message="three chunks done",
+    )
     [pool_process] = worker.pool_pids()
     os.kill(pool_process, signal.SIGKILL)
 

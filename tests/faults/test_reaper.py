@@ -13,6 +13,7 @@ timeout far beyond the test's bound so the broker brings nothing back by itself:
 (A job recorded without its message cannot happen: the web writes both in one
 Redis script, see jobqueue.store.)
 """
+
 from __future__ import annotations
 
 import pytest
@@ -27,11 +28,12 @@ pytestmark = pytest.mark.faults
 
 SAMPLE = 1000
 # The reaper waits out the heavy time limit: short, yet roomy for two explanations on a busy machine.
-TIMINGS = dict(heavy_time_limit_s=20, visibility_timeout_s=300, reaper_interval_s=1, reaper_grace_s=2)
+TIMINGS = {"heavy_time_limit_s": 20, "visibility_timeout_s": 300, "reaper_interval_s": 1, "reaper_grace_s": 2}
 
 
 def test_reaper_requeues_jobs_held_by_a_vanished_worker_with_or_without_their_message(
-        fault_settings, web, ledger, start_worker) -> None:
+    fault_settings, web, ledger, start_worker
+) -> None:
     settings = fault_settings.replace(**TIMINGS)
     broker = redis.Redis.from_url(settings.redis_url)
     doomed = start_worker(settings, queues=contract.Q_HEAVY, concurrency=2, prefetch=2)

@@ -5,6 +5,7 @@ once Redis is back the same web app and worker carry on by themselves.
 tests/test_broker_down.py covers the web alone, including an enqueue that
 fails after the record was written; this adds a live worker and the ledger.
 """
+
 from __future__ import annotations
 
 import time
@@ -29,11 +30,15 @@ def _recorded(url: str) -> tuple[set[bytes], list[bytes], int]:
 
 
 def test_submissions_while_redis_is_down_get_a_quick_503_and_leave_nothing(
-        fault_settings, redis_aof, web, ledger, start_worker) -> None:
+    fault_settings, redis_aof, web, ledger, start_worker
+) -> None:
     worker = start_worker(fault_settings, queues=contract.Q_FAST, concurrency=1)
     first = [ledger.submit(web, SIGNUP).json["id"] for _ in range(5)]
-    eventually(lambda: all(web.get(f"/jobs/{job_id}").json["status"] == "succeeded" for job_id in first),
-               20, message="first jobs done")
+    eventually(
+        lambda: all(web.get(f"/jobs/{job_id}").json["status"] == "succeeded" for job_id in first),
+        20,
+        message="first jobs done",
+    )
     before = _recorded(fault_settings.redis_url)
 
     redis_aof.stop()

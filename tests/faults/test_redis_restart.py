@@ -4,6 +4,7 @@ The queue, the job records and the in-flight messages are all in Redis; the
 append-only file brings them back. The worker and the web reconnect on their
 own: the same processes finish every job and take new ones.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -18,11 +19,12 @@ pytestmark = pytest.mark.faults
 QUEUED = 20
 # If the running explanation's message is stranded by the restart, the
 # visibility timeout brings it back within the test's bound.
-TIMINGS = dict(heavy_time_limit_s=20, visibility_timeout_s=25)
+TIMINGS = {"heavy_time_limit_s": 20, "visibility_timeout_s": 25}
 
 
 def test_jobs_queued_across_a_redis_restart_all_finish_without_restarting_anything(
-        fault_settings, redis_aof, web, ledger, start_worker) -> None:
+    fault_settings, redis_aof, web, ledger, start_worker
+) -> None:
     settings = fault_settings.replace(**TIMINGS)
     # One pool process, busy with a long explanation: the signups wait in the queue.
     worker = start_worker(settings, concurrency=1)

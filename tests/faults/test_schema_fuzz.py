@@ -6,7 +6,11 @@ real. The operations are walked in a plain test with Hypothesis rather than
 through schemathesis's pytest plugin, whose lazy fixture loading does not run
 on this pytest.
 """
+
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import schemathesis
@@ -27,9 +31,22 @@ ADMIN_KEY = "fuzz-admin-key-0123456789"
 SEMANTIC_422 = {"POST /jobs": [checks.positive_data_acceptance]}
 
 
+def _fuzzer(operation: Any, mode: GenerationMode) -> Callable[[], None]:
+    """A Hypothesis test that calls ``operation`` with generated requests and checks each answer."""
+    excluded = SEMANTIC_422.get(operation.label, [])
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    def call(case: schemathesis.Case) -> None:
+        case.call_and_validate(headers={"Authorization": f"Bearer {ADMIN_KEY}"}, excluded_checks=excluded)
+
+    return call
+
+
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=str)
 def test_generated_requests_get_no_server_error_and_answers_that_fit_the_spec(
-        fault_settings, start_worker, mode: GenerationMode) -> None:
+    fault_settings, start_worker, mode: GenerationMode
+) -> None:
     start_worker(fault_settings, queues=",".join(contract.QUEUES), concurrency=1)
     # Keys on, as in production (schemathesis also checks that requests without one are refused);
     # ?wait is bounded by the settings, and the spec says so: keep generated waits short.
@@ -39,15 +56,8 @@ def test_generated_requests_get_no_server_error_and_answers_that_fit_the_spec(
     assert len(operations) >= 10
 
     for operation in operations:
-        @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=EXAMPLES, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
-        def call(case: schemathesis.Case) -> None:
-            case.call_and_validate(headers={"Authorization": f"Bearer {ADMIN_KEY}"},
-                                   excluded_checks=SEMANTIC_422.get(operation.label, []))
-
         try:
-            call()
+            _fuzzer(operation, mode)()
         except Unsatisfiable:
             # Nothing in this operation's spec can be broken (no input, or free-form strings only).
             assert mode == GenerationMode.NEGATIVE, operation.label

@@ -5,6 +5,7 @@ unacked set until the visibility timeout passes and another worker's restore
 sweep puts them back. The reaper is off here, to prove the broker's mechanism
 on its own (tests/faults/test_reaper.py proves the reaper's).
 """
+
 from __future__ import annotations
 
 import pytest
@@ -20,11 +21,12 @@ pytestmark = pytest.mark.faults
 # Time limits well above the sub-second jobs even on a loaded machine (the soft
 # limit fires 5 s before the hard one); the visibility timeout above them, as
 # Settings requires, with room for a pool process that is slow to start.
-TIMINGS = dict(fast_time_limit_s=10, heavy_time_limit_s=10, visibility_timeout_s=12, reaper_interval_s=0)
+TIMINGS = {"fast_time_limit_s": 10, "heavy_time_limit_s": 10, "visibility_timeout_s": 12, "reaper_interval_s": 0}
 
 
 def test_jobs_held_by_a_killed_worker_are_finished_by_another_after_the_visibility_timeout(
-        fault_settings, web, ledger, start_worker) -> None:
+    fault_settings, web, ledger, start_worker
+) -> None:
     settings = fault_settings.replace(**TIMINGS)
     broker = BrokerMessages(redis.Redis.from_url(settings.redis_url))
     doomed = start_worker(settings, queues=contract.Q_HEAVY, concurrency=2)
@@ -38,8 +40,9 @@ def test_jobs_held_by_a_killed_worker_are_finished_by_another_after_the_visibili
     bound = settings.visibility_timeout_s + settings.unacked_restore_interval_s + 30
     outcome = ledger.settle(web, timeout_s=bound)
     assert outcome.lost == {}
-    assert {job_id: outcome.records[job_id]["status"] for job_id in jobs} == dict.fromkeys(jobs, "succeeded"), \
-        [outcome.records[job_id]["error"] for job_id in jobs]
+    assert {job_id: outcome.records[job_id]["status"] for job_id in jobs} == dict.fromkeys(jobs, "succeeded"), [
+        outcome.records[job_id]["error"] for job_id in jobs
+    ]
     # A held job had started at most once before the kill.
     assert all(outcome.records[job_id]["attempts"] <= 2 for job_id in held)
     assert broker.delivered() == {} and survivor.proc.poll() is None

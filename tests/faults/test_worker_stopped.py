@@ -8,6 +8,7 @@ does not need the SIGKILL that follows it. The running job stops at its next chu
 then exits by itself, and another resumes the job from its checkpoint, long
 before the visibility timeout would have brought the message back.
 """
+
 from __future__ import annotations
 
 import signal
@@ -27,7 +28,7 @@ GRACE_S = 25
 # shared cores must still find the job unfinished when it stops the worker.
 SAMPLE = CREDIT_CUSTOMERS
 # A visibility timeout far beyond the test's bound: only the hand-back can save the job.
-TIMINGS = dict(heavy_time_limit_s=60, visibility_timeout_s=300)
+TIMINGS = {"heavy_time_limit_s": 60, "visibility_timeout_s": 300}
 
 
 def _stop_like_a_platform(worker: WorkerProcess, signal_every_process: bool) -> int:
@@ -44,12 +45,16 @@ def _stop_like_a_platform(worker: WorkerProcess, signal_every_process: bool) -> 
 
 @pytest.mark.parametrize("signal_every_process", [True, False], ids=["dyno", "main-process-only"])
 def test_stopped_worker_hands_its_long_job_back_and_another_resumes_it(
-        fault_settings, web, ledger, start_worker, signal_every_process: bool) -> None:
+    fault_settings, web, ledger, start_worker, signal_every_process: bool
+) -> None:
     settings = fault_settings.replace(**TIMINGS)
     workers = {w.hostname: w for w in (start_worker(settings, queues=contract.Q_HEAVY) for _ in range(2))}
     job_id = ledger.submit(web, explain_global(SAMPLE, seed=3)).json["id"]
-    eventually(lambda: web.get(f"/jobs/{job_id}").json["progress"]["done"] >= 3 * settings.explain_chunk_rows,
-               30, message="three chunks done")
+    eventually(
+        lambda: web.get(f"/jobs/{job_id}").json["progress"]["done"] >= 3 * settings.explain_chunk_rows,
+        30,
+        message="three chunks done",
+    )
     store = redis.Redis.from_url(settings.redis_url)
     stopped = workers.pop(store.hget(contract.job_key(job_id), "worker").decode())
 

@@ -1,4 +1,5 @@
 """The credit model without any service: data set, training (synthetic and CSV), scoring and SHAP explanations."""
+
 from __future__ import annotations
 
 import json
@@ -73,8 +74,9 @@ def test_a_customer_scores_the_same_by_id_and_by_raw_features(credit: LoadedMode
     path = credit.manifest.file_path("customers")
     features = customers.get(path, "SK_ID_CURR", dataset.FIRST_ID)
     assert features is not None and set(features) == {f["name"] for f in credit.manifest.details["features"]}
-    by_id, by_features = predict.predict(credit, [{"customer_id": dataset.FIRST_ID},
-                                                  {"features": features}], {"threshold": 0.5})
+    by_id, by_features = predict.predict(
+        credit, [{"customer_id": dataset.FIRST_ID}, {"features": features}], {"threshold": 0.5}
+    )
     assert by_id == by_features
     frame = predict.frame_for(credit, [{"customer_id": dataset.FIRST_ID}])
     assert by_id["probability"] == pytest.approx(credit.estimator.predict_proba(frame)[0, 1])
@@ -92,11 +94,10 @@ def test_decision_refuses_at_or_above_the_threshold(credit: LoadedModel) -> None
 def test_local_explanation_adds_up_to_the_model_output_and_ranks_reasons(credit: LoadedModel) -> None:
     from models.credit import explain
 
-    records = [{"customer_id": i} for i in customers.all_ids(credit.manifest.file_path("customers"),
-                                                              "SK_ID_CURR")[:20]]
+    records = [{"customer_id": i} for i in customers.all_ids(credit.manifest.file_path("customers"), "SK_ID_CURR")[:20]]
     frame = predict.frame_for(credit, records)
     expected = credit.estimator.predict_proba(frame)[:, 1]
-    for result, probability in zip(explain.local(credit, records, top=5), expected):
+    for result, probability in zip(explain.local(credit, records, top=5), expected, strict=True):
         assert set(result["contributions"]) == {f["name"] for f in credit.manifest.details["features"]}
         total = result["base_value"] + sum(result["contributions"].values())
         assert 1 / (1 + np.exp(-total)) == pytest.approx(probability, abs=1e-9)

@@ -1,4 +1,5 @@
 """The project's import graph: which package may import which, and no import circle anywhere."""
+
 from __future__ import annotations
 
 import ast
@@ -53,8 +54,12 @@ def _graph() -> dict[str, set[str]]:
 
 
 def test_each_package_imports_only_what_its_layer_may() -> None:
-    broken = sorted((module, target) for module, targets in _graph().items() for target in targets
-                    if target.split(".")[0] in FORBIDDEN[module.split(".")[0]])
+    broken = sorted(
+        (module, target)
+        for module, targets in _graph().items()
+        for target in targets
+        if target.split(".")[0] in FORBIDDEN[module.split(".")[0]]
+    )
     assert broken == []
 
 

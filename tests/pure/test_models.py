@@ -1,4 +1,5 @@
 """The interests model and the model store, without any service running."""
+
 from __future__ import annotations
 
 import json
@@ -47,16 +48,26 @@ def test_manifest_records_what_a_data_scientist_needs(interests) -> None:
 
 
 def test_clusters_are_numbered_from_one_and_rooms_join_city_and_cluster(interests) -> None:
-    records = [{"interests": terms, "city": city} for terms, city in [
-        (["surfing", "hiking"], "São Paulo"), (["python", "robotics"], "Kraków"),
-        (["painting", "jazz"], "New York"), (["cooking", "wine"], "Lisbon")]]
+    records = [
+        {"interests": terms, "city": city}
+        for terms, city in [
+            (["surfing", "hiking"], "São Paulo"),
+            (["python", "robotics"], "Kraków"),
+            (["painting", "jazz"], "New York"),
+            (["cooking", "wine"], "Lisbon"),
+        ]
+    ]
     results = predict(interests, records, {})
     clusters = [r["cluster"] for r in results]
     assert all(1 <= c <= 4 for c in clusters)
     # Four unmistakable personas land in four different clusters.
     assert len(set(clusters)) == 4
     assert [r["room"] for r in results] == [
-        f"sao-paulo-{clusters[0]}", f"krakow-{clusters[1]}", f"new-york-{clusters[2]}", f"lisbon-{clusters[3]}"]
+        f"sao-paulo-{clusters[0]}",
+        f"krakow-{clusters[1]}",
+        f"new-york-{clusters[2]}",
+        f"lisbon-{clusters[3]}",
+    ]
     for r in results:
         assert set(r["scores"]) == {"1", "2", "3", "4"}
         assert sum(r["scores"].values()) == pytest.approx(1.0, abs=1e-3)
@@ -64,8 +75,7 @@ def test_clusters_are_numbered_from_one_and_rooms_join_city_and_cluster(interest
 
 
 def test_unknown_interests_are_reported_and_matching_ignores_case_and_separators(interests) -> None:
-    [result] = predict(interests, [{"interests": ["Machine_Learning", "knitting", " PYTHON "],
-                                    "city": "Porto"}], {})
+    [result] = predict(interests, [{"interests": ["Machine_Learning", "knitting", " PYTHON "], "city": "Porto"}], {})
     assert result["unknown_interests"] == ["knitting"]
     [plain] = predict(interests, [{"interests": ["machine learning", "python"], "city": "Porto"}], {})
     assert result["cluster"] == plain["cluster"] and result["scores"] == plain["scores"]
@@ -74,8 +84,10 @@ def test_unknown_interests_are_reported_and_matching_ignores_case_and_separators
 def test_batch_prediction_matches_one_at_a_time_in_order(interests) -> None:
     data = dataset.generate(200, seed=3)  # the batch solve against one row at a time
     assert len(data.matrix) >= MIN_BATCH_ROWS
-    records = [{"interests": [dataset.VOCABULARY[i] for i in np.flatnonzero(row)], "city": city}
-               for row, city in zip(data.matrix, data.cities)]
+    records = [
+        {"interests": [dataset.VOCABULARY[i] for i in np.flatnonzero(row)], "city": city}
+        for row, city in zip(data.matrix, data.cities, strict=True)
+    ]
     batch = predict(interests, records, {})
     assert batch == [predict(interests, [r], {})[0] for r in records]
 
@@ -101,12 +113,13 @@ def test_artifact_from_another_scikit_learn_is_refused(model_copy: Path) -> None
     raw = json.loads(path.read_text())
     raw["framework"]["scikit-learn"] = "0.24.2"
     path.write_text(json.dumps(raw))
-    with pytest.raises(ArtifactRefused, match="scikit-learn 0.24.2"):
+    with pytest.raises(ArtifactRefused, match=r"scikit-learn 0\.24\.2"):
         Registry(store).get("interests")
 
 
-@pytest.mark.parametrize("name,version", [("../etc", "1"), ("interests", "../../x"), ("Interests", "1"),
-                                          ("interests", "/abs")])
+@pytest.mark.parametrize(
+    ("name", "version"), [("../etc", "1"), ("interests", "../../x"), ("Interests", "1"), ("interests", "/abs")]
+)
 def test_store_refuses_paths_outside_itself(model_dir: Path, name: str, version: str) -> None:
     with pytest.raises(ArtifactRefused):
         ModelStore(model_dir).manifest(name, version)

@@ -1,4 +1,5 @@
 """Callback signatures: what scoring_client signs and verifies."""
+
 from __future__ import annotations
 
 from scoring_client import sign, verify_signature
@@ -17,4 +18,3 @@ def test_signatures_verify_only_the_signed_body_secret_and_time() -> None:
     rotating = sign(["old-secret", "new-secret"], body, timestamp=1_700_000_000)
     assert verify_signature(["new-secret"], body, rotating, now=1_700_000_000)
     assert verify_signature("old-secret", body, rotating, now=1_700_000_000)
-

@@ -1,4 +1,5 @@
 """Tabular and iris classifiers, trainers and the loaded-version cache, without any service running."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,58 +28,108 @@ def iris_store(tmp_path_factory: pytest.TempPathFactory) -> ModelStore:
 
 def test_csv_training_derives_the_schema_and_records_the_search_and_held_out_scores(tmp_path: Path) -> None:
     csv = write_clinic_table(tmp_path / "clinic.csv")
-    train_csv(["--name", "clinic", "--data", str(csv), "--target", "Outcome", "--drop", "patient id",
-               "--model-dir", str(tmp_path / "store")])
+    train_csv(
+        [
+            "--name",
+            "clinic",
+            "--data",
+            str(csv),
+            "--target",
+            "Outcome",
+            "--drop",
+            "patient id",
+            "--model-dir",
+            str(tmp_path / "store"),
+        ]
+    )
     model = Registry(ModelStore(tmp_path / "store")).get("clinic")
     manifest = model.manifest
     assert [f["name"] for f in manifest.details["features"]] == ["plasma glucose", "BMI", "noise"]
     assert manifest.details["classes"] == ["0", "1"] and manifest.details["estimator"] == "svm"
     assert set(manifest.details["best_params"]) == {"C", "gamma"}
-    assert manifest.details["cv"] == {"folds": 5, "scoring": "roc_auc", "candidates": 16,
-                                      "best_score": manifest.details["cv"]["best_score"]}
+    assert manifest.details["cv"] == {
+        "folds": 5,
+        "scoring": "roc_auc",
+        "candidates": 16,
+        "best_score": manifest.details["cv"]["best_score"],
+    }
     assert manifest.metrics["n_train"] == 160 and manifest.metrics["n_test"] == 40
     # The outcome follows glucose and BMI: held-out rows are ranked far better than chance.
     assert manifest.metrics["roc_auc"] > 0.85 and manifest.metrics["accuracy"] > 0.7
-    [high, low] = tabular_predict.predict(model, [{"plasma glucose": 190, "BMI": 42, "noise": 0},
-                                                 {"plasma glucose": 80, "BMI": 21, "noise": 0}])
+    [high, low] = tabular_predict.predict(
+        model, [{"plasma glucose": 190, "BMI": 42, "noise": 0}, {"plasma glucose": 80, "BMI": 21, "noise": 0}]
+    )
     assert high["class"] == "1" and low["class"] == "0"
     assert sum(high["probabilities"].values()) == pytest.approx(1, abs=1e-3) and high["probabilities"]["1"] > 0.5
 
 
 def test_csv_model_input_needs_every_column_as_a_number(tmp_path: Path) -> None:
-    train_csv(["--name", "clinic", "--data", str(write_clinic_table(tmp_path / "c.csv")), "--target", "Outcome",
-               "--drop", "patient id", "--estimator", "logreg", "--model-dir", str(tmp_path / "store")])
+    train_csv(
+        [
+            "--name",
+            "clinic",
+            "--data",
+            str(write_clinic_table(tmp_path / "c.csv")),
+            "--target",
+            "Outcome",
+            "--drop",
+            "patient id",
+            "--estimator",
+            "logreg",
+            "--model-dir",
+            str(tmp_path / "store"),
+        ]
+    )
     manifest = ModelStore(tmp_path / "store").manifest("clinic")
     ok = validate_job(manifest, "predict", [{"plasma glucose": 99, "BMI": 25.5, "noise": 0}], False, None)
     assert ok.records == [{"plasma glucose": 99.0, "BMI": 25.5, "noise": 0.0}]
     with pytest.raises(InputInvalid) as refused:
         validate_job(manifest, "predict", [{"plasma glucose": "99", "BMI": True, "Outcome": 1}], False, None)
     assert {(d["field"], d["type"]) for d in refused.value.details} == {
-        ("input.plasma glucose", "float_type"), ("input.BMI", "float_type"), ("input.noise", "missing"),
-        ("input.Outcome", "extra_forbidden")}
+        ("input.plasma glucose", "float_type"),
+        ("input.BMI", "float_type"),
+        ("input.noise", "missing"),
+        ("input.Outcome", "extra_forbidden"),
+    }
 
 
-@pytest.mark.parametrize("change,message", [
-    (lambda df: df.assign(ward="A"), "ward are not"),
-    (lambda df: df.assign(Outcome=1), "single class"),
-    (lambda df: df.drop(columns=["Outcome"]), "no column 'Outcome'"),
-])
-def test_unusable_csv_is_refused_with_what_to_fix(tmp_path: Path, capsys: pytest.CaptureFixture,
-                                                  change, message: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda df: df.assign(ward="A"), "ward are not"),
+        (lambda df: df.assign(Outcome=1), "single class"),
+        (lambda df: df.drop(columns=["Outcome"]), "no column 'Outcome'"),
+    ],
+)
+def test_unusable_csv_is_refused_with_what_to_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture, change, message: str
+) -> None:
     csv = write_clinic_table(tmp_path / "c.csv")
     change(pd.read_csv(csv)).to_csv(csv, index=False)
     with pytest.raises(SystemExit):
-        train_csv(["--name", "clinic", "--data", str(csv), "--target", "Outcome",
-                   "--model-dir", str(tmp_path / "store")])
+        train_csv(
+            ["--name", "clinic", "--data", str(csv), "--target", "Outcome", "--model-dir", str(tmp_path / "store")]
+        )
     assert message in capsys.readouterr().err
     assert ModelStore(tmp_path / "store").versions("clinic") == []
 
 
-def test_csv_training_will_not_take_over_a_model_of_another_kind(iris_store: ModelStore, tmp_path: Path,
-                                                                  capsys: pytest.CaptureFixture) -> None:
+def test_csv_training_will_not_take_over_a_model_of_another_kind(
+    iris_store: ModelStore, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     with pytest.raises(SystemExit):
-        train_csv(["--name", "iris", "--data", str(write_clinic_table(tmp_path / "c.csv")), "--target", "Outcome",
-                   "--model-dir", str(iris_store.root)])
+        train_csv(
+            [
+                "--name",
+                "iris",
+                "--data",
+                str(write_clinic_table(tmp_path / "c.csv")),
+                "--target",
+                "Outcome",
+                "--model-dir",
+                str(iris_store.root),
+            ]
+        )
     assert "is a iris-classifier model" in capsys.readouterr().err
 
 
@@ -104,8 +155,12 @@ def test_iris_classifies_species_with_probabilities(iris_store: ModelStore) -> N
 def test_trainer_reports_each_step_and_creates_the_version_only_at_the_end(iris_store: ModelStore) -> None:
     before = iris_store.versions("iris")
     seen = []
-    manifest = train_iris(iris_store, estimator="logreg", activate=False,
-                          progress=lambda done, total: seen.append((done, total, len(iris_store.versions("iris")))))
+    manifest = train_iris(
+        iris_store,
+        estimator="logreg",
+        activate=False,
+        progress=lambda done, total: seen.append((done, total, len(iris_store.versions("iris")))),
+    )
     assert seen == [(1, TRAIN_STEPS, len(before)), (2, TRAIN_STEPS, len(before)), (3, TRAIN_STEPS, len(before) + 1)]
     assert iris_store.active_version("iris") == before[-1] != manifest.version
 

@@ -1,4 +1,5 @@
 """Request validation against a model's schema: one clear detail per bad field, no services needed."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,8 +29,13 @@ def test_each_bad_field_gets_its_own_detail(manifest) -> None:
     records = [{"interests": ["jazz"], "city": "Paris"}, {"interests": [], "city": "!!"}, {"city": 3, "age": 1}]
     with pytest.raises(InputInvalid) as excinfo:
         validate_job(manifest, "predict", records, True, None)
-    assert _fields(excinfo) == ["inputs.1.interests", "inputs.1.city", "inputs.2.interests",
-                                "inputs.2.city", "inputs.2.age"]
+    assert _fields(excinfo) == [
+        "inputs.1.interests",
+        "inputs.1.city",
+        "inputs.2.interests",
+        "inputs.2.city",
+        "inputs.2.age",
+    ]
     assert all(d["message"] for d in excinfo.value.details)
 
 

@@ -1,4 +1,5 @@
 """Test data and small helpers shared by the test modules: keys, a signup, tables, version copies."""
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,12 @@ from models.credit import dataset
 from models.manifest import ModelStore
 
 CALLBACK_SECRET = "test-callback-secret"
-ACME, ACME_ROTATED, GLOBEX, OPS = "acme-client-key-0001", "acme-client-key-0002", "globex-client-key-01", "ops-admin-key-00001"
+ACME, ACME_ROTATED, GLOBEX, OPS = (
+    "acme-client-key-0001",
+    "acme-client-key-0002",
+    "globex-client-key-01",
+    "ops-admin-key-00001",
+)
 API_KEYS = f"client:acme:{ACME}, client:acme:{ACME_ROTATED}, client:globex:{GLOBEX}, admin:ops:{OPS}"
 SIGNUP = {"model": "interests", "input": {"interests": ["surfing", "python"], "city": "Lisbon"}}
 # The session's credit model: small, so its global explanations take a fraction of a second.
@@ -28,8 +34,11 @@ SCREENSHOTS: list[Path] = []
 
 def explain_global(sample_size: int = 1000, seed: int = 0) -> dict[str, Any]:
     """The long, chunked job: mean |SHAP| over a sample of the credit model's customers."""
-    return {"model": "credit", "task": "explain",
-            "params": {"scope": "global", "sample_size": sample_size, "seed": seed}}
+    return {
+        "model": "credit",
+        "task": "explain",
+        "params": {"scope": "global", "sample_size": sample_size, "seed": seed},
+    }
 
 
 def write_clinic_table(path: Path, rows: int = 200, seed: int = 0) -> Path:
@@ -37,8 +46,15 @@ def write_clinic_table(path: Path, rows: int = 200, seed: int = 0) -> Path:
     rng = np.random.default_rng(seed)
     glucose, bmi, noise = rng.normal(120, 30, rows), rng.normal(30, 6, rows), rng.normal(0, 1, rows)
     risk = 0.06 * (glucose - 120) + 0.25 * (bmi - 30) + rng.normal(0, 0.8, rows)
-    pd.DataFrame({"patient id": np.arange(1, rows + 1), "plasma glucose": glucose.round(1), "BMI": bmi.round(1),
-                  "noise": noise.round(3), "Outcome": (risk > 0).astype(int)}).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "patient id": np.arange(1, rows + 1),
+            "plasma glucose": glucose.round(1),
+            "BMI": bmi.round(1),
+            "noise": noise.round(3),
+            "Outcome": (risk > 0).astype(int),
+        }
+    ).to_csv(path, index=False)
     return path
 
 

@@ -1,4 +1,5 @@
 """Starting and stopping the service's real processes (Celery workers, gunicorn) for tests."""
+
 from __future__ import annotations
 
 import os
@@ -8,8 +9,8 @@ import sys
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import psutil
 import redis
@@ -24,8 +25,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return {**os.environ, **settings.as_env(), "PYTHONUNBUFFERED": "1"}
 
 
-def eventually(condition: Callable[[], object], timeout_s: float = 20.0, interval_s: float = 0.05,
-               message: str = "condition") -> object:
+def eventually(
+    condition: Callable[[], object], timeout_s: float = 20.0, interval_s: float = 0.05, message: str = "condition"
+) -> object:
     """Poll ``condition`` until it returns something truthy, or fail after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     while True:
@@ -55,21 +57,50 @@ class WorkerProcess:
     ``concurrency`` and ``prefetch`` override them for tests that need to.
     """
 
-    def __init__(self, settings: Settings, role: str = "fast", queues: str | None = None,
-                 concurrency: int | None = None, prefetch: int | None = None, log_path: Path | None = None,
-                 extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        role: str = "fast",
+        queues: str | None = None,
+        concurrency: int | None = None,
+        prefetch: int | None = None,
+        log_path: Path | None = None,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
         self.settings = settings
         self.queues = queues or role
         self.hostname = f"test-{uuid.uuid4().hex[:8]}@localhost"
         self.log_path = log_path
-        overrides = [*(["-Q", queues] if queues else []), *(["-c", str(concurrency)] if concurrency else []),
-                     *(["--prefetch-multiplier", str(prefetch)] if prefetch else [])]
-        argv = [sys.executable, "-m", "worker", role, "-n", self.hostname, "-P", "prefork", "-l", "info",
-                *overrides, *extra_args]
-        self._log = open(log_path, "ab") if log_path else subprocess.DEVNULL
+        overrides = [
+            *(["-Q", queues] if queues else []),
+            *(["-c", str(concurrency)] if concurrency else []),
+            *(["--prefetch-multiplier", str(prefetch)] if prefetch else []),
+        ]
+        argv = [
+            sys.executable,
+            "-m",
+            "worker",
+            role,
+            "-n",
+            self.hostname,
+            "-P",
+            "prefork",
+            "-l",
+            "info",
+            *overrides,
+            *extra_args,
+        ]
+        # Held open for the process's life; stop() closes it.
+        self._log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
         # Its own process group, like a dyno's: a test can signal the worker and its pool at once.
-        self.proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, env=settings_env(settings),
-                                     stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            argv,
+            cwd=PROJECT_ROOT,
+            env=settings_env(settings),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def wait_ready(self, timeout_s: float = 60.0) -> "WorkerProcess":
         """Return once the worker's heartbeat shows it consuming every queue."""
@@ -78,8 +109,9 @@ class WorkerProcess:
         def consuming() -> bool:
             if self.proc.poll() is not None:
                 raise AssertionError(f"worker exited with {self.proc.returncode}; see {self.log_path}")
-            return all(client.zscore(contract.workers_key(q), self.hostname) is not None
-                       for q in self.queues.split(","))
+            return all(
+                client.zscore(contract.workers_key(q), self.hostname) is not None for q in self.queues.split(",")
+            )
 
         eventually(consuming, timeout_s, 0.1, "worker heartbeat")
         client.close()
@@ -116,13 +148,22 @@ class WebProcess:
         self.log_path = log_path
         env = settings_env(settings)
         env.update({"PORT": str(self.port), "WEB_CONCURRENCY": str(workers), "WEB_THREADS": "4"})
-        argv = [sys.executable, "-m", "gunicorn", "--config", "python:web.gunicorn_conf", "--bind",
-                f"127.0.0.1:{self.port}", "web.wsgi:app"]
-        self._log = open(log_path, "ab")
+        argv = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            "python:web.gunicorn_conf",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "web.wsgi:app",
+        ]
+        self._log = open(log_path, "ab")  # noqa: SIM115 - held open for the process's life; stop() closes it
         self.proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout_s: float = 30.0) -> "WebProcess":
         """Return once /health answers."""
+
         def answering() -> bool:
             if self.proc.poll() is not None:
                 raise AssertionError(f"gunicorn exited with {self.proc.returncode}; see {self.log_path}")

@@ -1,8 +1,9 @@
 """The commands a block of code sends to Redis, seen through MONITOR."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import redis as redis_lib
 

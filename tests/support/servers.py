@@ -1,11 +1,12 @@
 """HTTP servers in threads for tests: the app over real HTTP, and a callback receiver."""
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Iterator
 
 from flask import Flask
 from werkzeug.serving import make_server
@@ -43,7 +44,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the http.server spelling
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver._lock:
                     receiver.deliveries.append(Delivery(self.path, dict(self.headers.items()), body))

@@ -1,4 +1,5 @@
 """Micro-batching in a real worker: waiting jobs are scored together, each with its own correct result."""
+
 from __future__ import annotations
 
 import re
@@ -41,4 +42,3 @@ def test_waiting_jobs_are_scored_in_batches_with_correct_results(settings: Setti
     assert all(j["attempts"] == 1 for j in jobs)
     sizes = [int(n) for n in re.findall(r"scored a batch of (\d+) jobs", log.read_text())]
     assert sum(sizes) == 40 and max(sizes) > 1, sizes
-

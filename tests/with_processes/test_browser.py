@@ -4,13 +4,14 @@ Chromium is Debian's package (`apt-get install chromium`), driven by
 Playwright through ``executable_path``: Playwright's own browser downloads are
 not used. Screenshots go to ``artifacts/`` at the project root.
 """
+
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -22,8 +23,15 @@ from tests.support.servers import serve_app
 from web.app import create_app
 
 ARTIFACTS = PROJECT_ROOT / "artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def chromium_path() -> str:
@@ -60,7 +68,7 @@ def opened(browser: Browser, url: str) -> Iterator[Page]:
     assert errors == [], errors
 
 
-@pytest.fixture()
+@pytest.fixture
 def page(browser: Browser, web_server: WebProcess, worker_process: WorkerProcess) -> Iterator[Page]:
     """The page served by gunicorn, its jobs run by the real worker."""
     with opened(browser, web_server.url) as page:
@@ -119,8 +127,9 @@ def test_credit_scoring_and_both_explanations(page: Page) -> None:
     shot(page, "credit")
 
 
-def test_with_auth_on_the_page_asks_for_a_key_and_works_with_it(browser: Browser, settings: Settings,
-                                                                worker_process: WorkerProcess) -> None:
+def test_with_auth_on_the_page_asks_for_a_key_and_works_with_it(
+    browser: Browser, settings: Settings, worker_process: WorkerProcess
+) -> None:
     with serve_app(create_app(settings.replace(api_keys=API_KEYS))) as url, opened(browser, url) as page:
         page.wait_for_selector("#notice:not([hidden])")
         assert "API key" in page.inner_text("#notice")

@@ -1,4 +1,5 @@
 """Callbacks delivered by the real callbacks worker: signed, retried, given up."""
+
 from __future__ import annotations
 
 import json
@@ -21,15 +22,24 @@ def _submit(client: FlaskClient, url: str) -> dict[str, Any]:
 
 
 def _callback_when(client: FlaskClient, job_id: str, done: Any) -> dict[str, Any]:
-    return eventually(lambda: (c := client.get(f"/jobs/{job_id}").json["callback"]) and done(c) and c,
-                      timeout_s=20, message="callback state")
+    return eventually(
+        lambda: (c := client.get(f"/jobs/{job_id}").json["callback"]) and done(c) and c,
+        timeout_s=20,
+        message="callback state",
+    )
 
 
 def test_finished_job_is_posted_to_its_callback_signed(live_client: FlaskClient) -> None:
     with Receiver() as receiver:
         job = _submit(live_client, receiver.url)
-        assert job["callback"] == {"url": receiver.url, "attempts": 0, "last_status": None, "last_error": None,
-                                   "last_attempt_at": None, "delivered_at": None}
+        assert job["callback"] == {
+            "url": receiver.url,
+            "attempts": 0,
+            "last_status": None,
+            "last_error": None,
+            "last_attempt_at": None,
+            "delivered_at": None,
+        }
         state = _callback_when(live_client, job["id"], lambda c: c["delivered_at"])
     assert state["attempts"] == 1 and state["last_status"] == 200 and state["last_error"] is None
     [delivery] = receiver.deliveries
@@ -62,4 +72,3 @@ def test_delivery_gives_up_after_the_configured_attempts(live_client: FlaskClien
         time.sleep(2 * settings.callback_backoff_max_s)
     assert len(receiver.deliveries) == settings.callback_max_attempts
     assert state["delivered_at"] is None and state["last_status"] == 503 and "503" in state["last_error"]
-

@@ -1,4 +1,5 @@
 """The Python client against real workers: submit, then wait for the result."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,4 +20,3 @@ def test_submit_and_wait_for_the_result(settings: Settings, worker_process: obje
         with pytest.raises(ApiError) as refused:
             ScoringClient(url, api_key=GLOBEX).get(job["id"])
         assert refused.value.status == 401 and refused.value.type == "unauthorized"
-

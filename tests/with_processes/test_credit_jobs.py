@@ -1,9 +1,10 @@
 """Credit jobs through the front door: validation at submit, scoring and explanations by the real worker."""
+
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import redis as redis_lib
@@ -24,16 +25,8 @@ def _features(model_dir: Path) -> list[str]:
 # -- validation at submit: nothing invalid is ever queued -----------------------------------------
 
 
-
-
-
-
-
-
-
-
-
 # -- the real worker -------------------------------------------------------------------------------
+
 
 def test_predict_by_customer_id_returns_probability_threshold_and_decision(live_client: FlaskClient) -> None:
     job = live_client.post("/jobs?wait=20", json=PREDICT).json
@@ -51,13 +44,14 @@ def test_default_threshold_is_the_models_recommended_one(live_client: FlaskClien
 
 def test_raw_features_score_like_the_customer_they_describe(live_client: FlaskClient) -> None:
     customer = live_client.get(f"/customers/{CUSTOMER}").json
-    job = live_client.post("/jobs?wait=20", json={"model": "credit", "inputs": [
-        {"customer_id": CUSTOMER}, {"features": customer["features"]}]}).json
+    job = live_client.post(
+        "/jobs?wait=20",
+        json={"model": "credit", "inputs": [{"customer_id": CUSTOMER}, {"features": customer["features"]}]},
+    ).json
     assert job["status"] == "succeeded" and job["result"][0] == job["result"][1]
 
 
-def test_local_explanation_adds_up_to_the_predicted_probability(live_client: FlaskClient,
-                                                                model_dir: Path) -> None:
+def test_local_explanation_adds_up_to_the_predicted_probability(live_client: FlaskClient, model_dir: Path) -> None:
     explained = live_client.post("/jobs?wait=30", json=LOCAL).json
     assert explained["status"] == "succeeded", explained
     assert explained["progress"] == {"done": 1, "total": 1}
@@ -72,8 +66,7 @@ def test_local_explanation_adds_up_to_the_predicted_probability(live_client: Fla
     assert impacts[0] == max(abs(v) for v in result["contributions"].values())
 
 
-def test_global_explanation_reports_progress_and_ranks_every_feature(live_client: FlaskClient,
-                                                                    model_dir: Path) -> None:
+def test_global_explanation_reports_progress_and_ranks_every_feature(live_client: FlaskClient, model_dir: Path) -> None:
     job = live_client.post("/jobs?wait=30", json=explain_global(sample_size=1000, seed=1)).json
     assert job["status"] == "succeeded", job
     assert job["progress"] == {"done": 1000, "total": 1000}
@@ -94,7 +87,7 @@ def test_identical_global_explanation_reuses_the_cached_result(live_client: Flas
     assert other["result"]["cached"] is False and other["result"]["importance"] != first["result"]["importance"]
 
 
-@pytest.fixture()
+@pytest.fixture
 def split_workers(settings: Settings, tmp_path: Path) -> Iterator[Settings]:
     """A fast-only and a heavy-only worker on a Redis database of their own, as the Procfile runs them."""
     # One customer per chunk stretches a global explanation of the small test
@@ -102,8 +95,10 @@ def split_workers(settings: Settings, tmp_path: Path) -> Iterator[Settings]:
     own = settings.replace(redis_url=settings.redis_url.rsplit("/", 1)[0] + "/3", explain_chunk_rows=1)
     broker = redis_lib.Redis.from_url(own.redis_url)
     broker.flushdb()
-    workers = [WorkerProcess(own, role=queue, concurrency=1, log_path=tmp_path / f"{queue}.log")
-               for queue in (contract.Q_FAST, contract.Q_HEAVY)]
+    workers = [
+        WorkerProcess(own, role=queue, concurrency=1, log_path=tmp_path / f"{queue}.log")
+        for queue in (contract.Q_FAST, contract.Q_HEAVY)
+    ]
     try:
         for worker in workers:
             worker.wait_ready()
@@ -119,8 +114,11 @@ def split_workers(settings: Settings, tmp_path: Path) -> Iterator[Settings]:
 def test_fast_jobs_keep_flowing_while_a_global_explanation_runs(split_workers: Settings) -> None:
     client = create_app(split_workers).test_client()
     heavy = client.post("/jobs", json=explain_global(sample_size=3000)).json
-    eventually(lambda: client.get(f"/jobs/{heavy['id']}").json["progress"]["done"] > 0, 30,
-               message="global explanation under way")
+    eventually(
+        lambda: client.get(f"/jobs/{heavy['id']}").json["progress"]["done"] > 0,
+        30,
+        message="global explanation under way",
+    )
     for _ in range(5):
         signup = client.post("/jobs?wait=10", json=SIGNUP)
         assert signup.status_code == 200 and signup.json["status"] == "succeeded"
@@ -131,8 +129,11 @@ def test_fast_jobs_keep_flowing_while_a_global_explanation_runs(split_workers: S
     canceled = client.delete(f"/jobs/{heavy['id']}")
     assert canceled.status_code == 200 and canceled.json["status"] == "canceled"
     broker = redis_lib.Redis.from_url(split_workers.redis_url)
-    eventually(lambda: broker.get(contract.checkpoint_key(heavy["id"])) is None, 10,
-               message="worker dropped the canceled job's checkpoint")
+    eventually(
+        lambda: broker.get(contract.checkpoint_key(heavy["id"])) is None,
+        10,
+        message="worker dropped the canceled job's checkpoint",
+    )
     assert not list(broker.scan_iter(contract.cache_key("explain-global", "*")))
     final = client.get(f"/jobs/{heavy['id']}").json
     assert final["status"] == "canceled" and final["result"] is None and final["error"] is None

@@ -1,4 +1,5 @@
 """POST -> real Celery worker process -> GET: the signup flow as the mobile app sees it."""
+
 from __future__ import annotations
 
 from flask.testing import FlaskClient
@@ -23,8 +24,9 @@ def test_polling_sees_the_job_finish(live_client: FlaskClient) -> None:
     accepted = live_client.post("/jobs", json=SIGNUP)
     assert accepted.status_code == 202
     location = accepted.headers["Location"]
-    done = eventually(lambda: (r := live_client.get(location).json)["status"] == "succeeded" and r,
-                      message="job succeeded")
+    done = eventually(
+        lambda: (r := live_client.get(location).json)["status"] == "succeeded" and r, message="job succeeded"
+    )
     assert done["result"]["room"].startswith("lisbon-")
 
 
@@ -43,8 +45,9 @@ def test_batch_results_come_back_in_request_order(live_client: FlaskClient) -> N
     slugs = ["lisbon", "porto", "paris", "berlin", "madrid", "london", "krakow", "sao-paulo"]
     assert [r["room"].rsplit("-", 1)[0] for r in job["result"]] == slugs
     # Users with the same interests share a cluster, wherever they live.
-    singles = [live_client.post("/jobs?wait=20", json={"model": "interests", "input": i}).json["result"]
-               for i in inputs[:4]]
+    singles = [
+        live_client.post("/jobs?wait=20", json={"model": "interests", "input": i}).json["result"] for i in inputs[:4]
+    ]
     assert [r["cluster"] for r in job["result"]] == [s["cluster"] for s in singles] * 2
 
 

@@ -1,10 +1,12 @@
 """Model lifecycle with the real worker: rollout and rollback, pinned versions, CSV models, training jobs."""
+
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -29,7 +31,7 @@ class Lifecycle:
     store: ModelStore
     worker: WorkerProcess
     settings: Settings
-    first: str   # two iris versions whose answers differ
+    first: str  # two iris versions whose answers differ
     second: str
 
     def client(self) -> FlaskClient:
@@ -38,8 +40,9 @@ class Lifecycle:
     def expected(self, version: str) -> dict[str, Any]:
         """What ``version`` answers for FLOWER, computed here without the service."""
         model = Registry(self.store).get("iris", version)
-        [(species, probabilities)] = tabular_predict.classify(model, [{
-            "sepal_length": 6.0, "sepal_width": 2.9, "petal_length": 4.6, "petal_width": 1.5}])
+        [(species, probabilities)] = tabular_predict.classify(
+            model, [{"sepal_length": 6.0, "sepal_width": 2.9, "petal_length": 4.6, "petal_width": 1.5}]
+        )
         return {"species": species, "probabilities": probabilities}
 
 
@@ -72,7 +75,8 @@ def _finished(client: FlaskClient, job: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_activation_reaches_the_running_worker_while_queued_and_pinned_jobs_keep_their_version(
-        lifecycle: Lifecycle) -> None:
+    lifecycle: Lifecycle,
+) -> None:
     client, first, second = lifecycle.client(), lifecycle.first, lifecycle.second
     assert client.put("/models/iris/active", json={"version": first}).status_code == 200
     answers = {first: lifecycle.expected(first), second: lifecycle.expected(second)}
@@ -116,8 +120,7 @@ def test_models_lists_every_version_with_its_manifest_and_the_active_one(lifecyc
         assert view["sha256"] == manifest.sha256 and view["metrics"] == manifest.metrics
         assert view["created_at"] == manifest.created_at and view["framework"] == manifest.framework
         assert view["tasks"] == ["predict", "train"] and view["available"]
-        assert set(view["input_schema"]["required"]) == {"sepal_length", "sepal_width", "petal_length",
-                                                          "petal_width"}
+        assert set(view["input_schema"]["required"]) == {"sepal_length", "sepal_width", "petal_length", "petal_width"}
 
 
 def test_unknown_pinned_version_is_a_404_and_queues_nothing(lifecycle: Lifecycle) -> None:
@@ -129,8 +132,22 @@ def test_unknown_pinned_version_is_a_404_and_queues_nothing(lifecycle: Lifecycle
 
 def test_csv_model_trained_by_the_cli_is_served_by_the_running_worker(lifecycle: Lifecycle, tmp_path: Path) -> None:
     csv = write_clinic_table(tmp_path / "clinic.csv")
-    train_csv(["--name", "clinic", "--data", str(csv), "--target", "Outcome", "--drop", "patient id",
-               "--estimator", "logreg", "--model-dir", str(lifecycle.store.root)])
+    train_csv(
+        [
+            "--name",
+            "clinic",
+            "--data",
+            str(csv),
+            "--target",
+            "Outcome",
+            "--drop",
+            "patient id",
+            "--estimator",
+            "logreg",
+            "--model-dir",
+            str(lifecycle.store.root),
+        ]
+    )
     client = lifecycle.client()
     model = client.get("/models/clinic").json
     assert model["kind"] == "tabular-classifier" and model["available"] and model["metrics"]["roc_auc"] > 0.85
@@ -145,12 +162,12 @@ def test_csv_model_trained_by_the_cli_is_served_by_the_running_worker(lifecycle:
     assert [d["field"] for d in refused.json["error"]["details"]] == ["input.plasma glucose"]
 
 
-def test_train_job_registers_a_version_with_its_metrics_and_activates_only_when_asked(
-        lifecycle: Lifecycle) -> None:
+def test_train_job_registers_a_version_with_its_metrics_and_activates_only_when_asked(lifecycle: Lifecycle) -> None:
     client = lifecycle.client()
     client.put("/models/iris/active", json={"version": lifecycle.first})
-    accepted = client.post("/jobs", json={"model": "iris", "task": "train", "params": {"estimator": "logreg",
-                                                                                      "seed": 5}})
+    accepted = client.post(
+        "/jobs", json={"model": "iris", "task": "train", "params": {"estimator": "logreg", "seed": 5}}
+    )
     assert accepted.status_code == 202 and accepted.json["progress"] == {"done": 0, "total": 3}
     trained = _finished(client, accepted.json)["result"]
     assert trained["active"] is False and trained["metrics"]["accuracy"] > 0.8
@@ -159,15 +176,14 @@ def test_train_job_registers_a_version_with_its_metrics_and_activates_only_when_
     [listed] = [v for v in model["versions"] if v["version"] == trained["version"]]
     assert listed["metrics"] == trained["metrics"] and not listed["active"]
 
-    activated = _finished(client, client.post("/jobs", json={
-        "model": "iris", "task": "train", "params": {"estimator": "logreg", "seed": 6, "activate": True}}).json)
+    activated = _finished(
+        client,
+        client.post(
+            "/jobs",
+            json={"model": "iris", "task": "train", "params": {"estimator": "logreg", "seed": 6, "activate": True}},
+        ).json,
+    )
     assert activated["result"]["active"] is True
     assert client.get("/models/iris").json["version"] == activated["result"]["version"]
     served = client.post("/jobs?wait=20", json=IRIS).json
     assert served["model_version"] == activated["result"]["version"]
-
-
-
-
-
-

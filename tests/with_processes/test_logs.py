@@ -1,4 +1,5 @@
 """Logs: one JSON line per request and per job transition, from web, worker and gunicorn, with no customer data."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,8 +24,9 @@ def json_lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def test_worker_logs_each_transition_as_json_without_the_input(live_client: FlaskClient,
-                                                                worker_process: WorkerProcess) -> None:
+def test_worker_logs_each_transition_as_json_without_the_input(
+    live_client: FlaskClient, worker_process: WorkerProcess
+) -> None:
     job = live_client.post("/jobs?wait=20", json=WHAT_IF).json
     assert job["status"] == "succeeded", job
     log: Path = worker_process.log_path
@@ -35,8 +37,14 @@ def test_worker_logs_each_transition_as_json_without_the_input(live_client: Flas
         return events if "job_finished" in events else {}
 
     events = eventually(transitions, message="the job's finish logged")
-    shared = {"job_id": job["id"], "model": "credit", "model_version": job["model_version"], "queue": "fast",
-              "task": "predict", "attempts": 1}
+    shared = {
+        "job_id": job["id"],
+        "model": "credit",
+        "model_version": job["model_version"],
+        "queue": "fast",
+        "task": "predict",
+        "attempts": 1,
+    }
     assert events["job_started"].items() >= {**shared, "status": "running"}.items()
     # The wait logged is the one the record shows: created to started (both to the millisecond).
     waited_ms = (_moment(job["started_at"]) - _moment(job["created_at"])).total_seconds() * 1000
@@ -46,8 +54,6 @@ def test_worker_logs_each_transition_as_json_without_the_input(live_client: Flas
     assert {"time", "level", "process"} <= events["job_finished"].keys()
     text = log.read_text()
     assert not any(leak in text for leak in LEAKS)
-
-
 
 
 def test_gunicorn_and_the_app_write_nothing_but_json_lines(web_server: WebProcess) -> None:

@@ -1,4 +1,5 @@
 """Readiness with real workers: ready when a worker consumes each queue, degraded when a model is refused."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,7 +20,8 @@ def test_ready_when_broker_models_and_a_worker_per_queue_are_there(live_client: 
 
 
 def test_ready_lists_a_refused_model_while_the_others_keep_the_service_ready(
-        model_copy: Path, settings: Settings, worker_process: WorkerProcess) -> None:
+    model_copy: Path, settings: Settings, worker_process: WorkerProcess
+) -> None:
     artifact = ModelStore(model_copy).manifest("interests").artifact_path
     artifact.write_bytes(artifact.read_bytes() + b"\0")
     response = create_app(settings.replace(model_dir=model_copy)).test_client().get("/ready")
@@ -27,4 +29,3 @@ def test_ready_lists_a_refused_model_while_the_others_keep_the_service_ready(
     models = response.json["checks"]["models"]
     assert models["unavailable"] == ["interests"] and "sha256" in models["models"]["interests"]["message"]
     assert models["models"]["credit"]["ok"] is True and models["models"]["iris"]["ok"] is True
-

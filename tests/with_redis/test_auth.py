@@ -1,4 +1,5 @@
 """API keys, roles and tenants: who may call what, and that one tenant never sees another's jobs."""
+
 from __future__ import annotations
 
 import logging
@@ -14,12 +15,23 @@ from web import auth
 from web.app import create_app
 
 
-@pytest.mark.parametrize("method,path", [("POST", "/jobs"), ("GET", "/jobs"), ("GET", "/jobs/" + "0" * 32),
-                                         ("DELETE", "/jobs/" + "0" * 32), ("GET", "/models"),
-                                         ("GET", "/customers"), ("GET", "/customers/100002"),
-                                         ("GET", "/ready"), ("GET", "/nowhere")])
-def test_without_a_key_every_endpoint_but_the_open_ones_is_401(keyed_client: FlaskClient,
-                                                              keyed_settings: Settings, method: str, path: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/jobs"),
+        ("GET", "/jobs"),
+        ("GET", "/jobs/" + "0" * 32),
+        ("DELETE", "/jobs/" + "0" * 32),
+        ("GET", "/models"),
+        ("GET", "/customers"),
+        ("GET", "/customers/100002"),
+        ("GET", "/ready"),
+        ("GET", "/nowhere"),
+    ],
+)
+def test_without_a_key_every_endpoint_but_the_open_ones_is_401(
+    keyed_client: FlaskClient, keyed_settings: Settings, method: str, path: str
+) -> None:
     response = keyed_client.open(path, method=method, json=SIGNUP if method == "POST" else None)
     assert response.status_code == 401
     assert response.json["error"]["type"] == "unauthorized" and "Bearer" in response.json["error"]["message"]
@@ -55,10 +67,12 @@ def test_jobs_belong_to_the_tenant_so_rotated_keys_see_them(keyed_client: FlaskC
 
 def test_another_tenants_job_cannot_be_read_listed_or_canceled(keyed_client: FlaskClient) -> None:
     job_id = keyed_client.post("/jobs", json=SIGNUP, headers=bearer(ACME)).json["id"]
-    for response in (keyed_client.get(f"/jobs/{job_id}", headers=bearer(GLOBEX)),
-                     keyed_client.get(f"/jobs/{job_id}?wait=0.1", headers=bearer(GLOBEX)),
-                     keyed_client.delete(f"/jobs/{job_id}", headers=bearer(GLOBEX)),
-                     keyed_client.get(f"/jobs/{job_id}", headers=bearer(OPS))):
+    for response in (
+        keyed_client.get(f"/jobs/{job_id}", headers=bearer(GLOBEX)),
+        keyed_client.get(f"/jobs/{job_id}?wait=0.1", headers=bearer(GLOBEX)),
+        keyed_client.delete(f"/jobs/{job_id}", headers=bearer(GLOBEX)),
+        keyed_client.get(f"/jobs/{job_id}", headers=bearer(OPS)),
+    ):
         assert response.status_code == 404 and response.json["error"]["type"] == "unknown_job"
     assert keyed_client.get("/jobs", headers=bearer(GLOBEX)).json["jobs"] == []
     assert keyed_client.get(f"/jobs/{job_id}", headers=bearer(ACME)).json["status"] == "queued"
@@ -100,8 +114,7 @@ def test_admin_keys_do_what_client_keys_do(keyed_client: FlaskClient) -> None:
     assert keyed_client.get("/customers?limit=1", headers=bearer(GLOBEX)).status_code == 200
 
 
-def test_open_mode_answers_without_keys_and_says_so(idle_settings: Settings,
-                                                    caplog: pytest.LogCaptureFixture) -> None:
+def test_open_mode_answers_without_keys_and_says_so(idle_settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="web.auth"):
         client = create_app(idle_settings).test_client()
     assert any("OPEN MODE" in record.getMessage() for record in caplog.records)
@@ -109,10 +122,18 @@ def test_open_mode_answers_without_keys_and_says_so(idle_settings: Settings,
     assert client.get(f"/jobs/{job_id}").status_code == 200 and client.delete(f"/jobs/{job_id}").status_code == 200
 
 
-@pytest.mark.parametrize("raw", ["client:acme:short", "owner:acme:long-enough-secret-1", "client::long-enough-secret-1",
-                                 "client:a b:long-enough-secret-1", "long-enough-secret-1"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "client:acme:short",
+        "owner:acme:long-enough-secret-1",
+        "client::long-enough-secret-1",
+        "client:a b:long-enough-secret-1",
+        "long-enough-secret-1",
+    ],
+)
 def test_malformed_api_keys_stop_the_start_without_echoing_the_secret(idle_settings: Settings, raw: str) -> None:
-    with pytest.raises(ValueError) as refused:
+    with pytest.raises(ValueError, match="entry 2") as refused:
         create_app(idle_settings.replace(api_keys=f"client:ok:fine-secret-0000001,{raw}"))
     assert "entry 2" in str(refused.value) and "secret-1" not in str(refused.value)
 

@@ -1,4 +1,5 @@
 """Backpressure: a full queue or a tenant over its rate gets 429 with Retry-After, and nothing is queued."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -34,8 +35,9 @@ def test_full_queue_is_429_with_retry_after_and_records_nothing(idle_settings: S
 
 def test_messages_waiting_at_any_priority_count_toward_the_depth(idle_settings: Settings) -> None:
     # kombu keeps prioritised messages in lists of their own beside the queue's.
-    create_celery_client(idle_settings).send_task(contract.PREDICT, kwargs={"job_id": "0" * 32},
-                                           queue=contract.Q_FAST, priority=9)
+    create_celery_client(idle_settings).send_task(
+        contract.PREDICT, kwargs={"job_id": "0" * 32}, queue=contract.Q_FAST, priority=9
+    )
     broker = redis_lib.Redis.from_url(idle_settings.redis_url)
     assert broker.llen(contract.Q_FAST) == 0 and _waiting(idle_settings, contract.Q_FAST) == 1
     client = create_app(idle_settings.replace(max_queue_depth_fast=1)).test_client()

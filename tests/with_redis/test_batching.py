@@ -1,4 +1,5 @@
 """Predict jobs waiting together are scored together, without weakening any per-job guarantee."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,9 +24,17 @@ def test_one_bad_job_does_not_fail_its_batch_neighbours(idle_client: FlaskClient
     good = [idle_client.post("/jobs", json=SIGNUP).json["id"] for _ in range(2)]
     version = ModelStore(idle_settings.model_dir).active_version("interests")
     # A record that slipped past validation (e.g. written by an older web) breaks the model call.
-    runtime.jobs.create(NewJob(id="b" * 32, model="interests", model_version=version, task="predict",
-                               queue=contract.Q_FAST, total=1,
-                               request={"records": [{"interests": ["jazz"]}], "batch": False, "params": {}}))
+    runtime.jobs.create(
+        NewJob(
+            id="b" * 32,
+            model="interests",
+            model_version=version,
+            task="predict",
+            queue=contract.Q_FAST,
+            total=1,
+            request={"records": [{"interests": ["jazz"]}], "batch": False, "params": {}},
+        )
+    )
     recorded = run_batch(runtime, [good[0], "b" * 32, good[1]])
     assert recorded == {good[0]: True, "b" * 32: True, good[1]: True}
     statuses = {i: idle_client.get(f"/jobs/{i}").json for i in [*good, "b" * 32]}
@@ -41,11 +50,12 @@ def test_batch_asks_for_redelivery_when_outcomes_cannot_be_recorded(model_dir: P
         ids = [client.post("/jobs", json=SIGNUP).json["id"] for _ in range(3)]
         runtime = Runtime.create(settings)
         server.stop()
-        assert run_batch(runtime, ids) == {i: False for i in ids}
+        assert run_batch(runtime, ids) == dict.fromkeys(ids, False)
 
 
 def test_a_batch_starts_and_finishes_in_one_round_trip_each_even_after_redis_loses_its_scripts(
-        model_dir: Path, tmp_path: Path) -> None:
+    model_dir: Path, tmp_path: Path
+) -> None:
     with RedisServer(data_dir=tmp_path / "redis") as server:
         settings = Settings(redis_url=server.url, model_dir=model_dir)
         client = create_app(settings).test_client()
@@ -53,13 +63,13 @@ def test_a_batch_starts_and_finishes_in_one_round_trip_each_even_after_redis_los
         assert run_batch(runtime, [client.post("/jobs", json=SIGNUP).json["id"]])  # the model is loaded
         ids = [client.post("/jobs", json=SIGNUP).json["id"] for _ in range(3)]
         with commands_sent(server.url) as sent:
-            assert run_batch(runtime, ids) == {i: True for i in ids}
+            assert run_batch(runtime, ids) == dict.fromkeys(ids, True)
         # Three starts pipelined, three finishes pipelined: no SCRIPT EXISTS before either.
         assert sent == ["EVALSHA"] * 6
         ids = [client.post("/jobs", json=SIGNUP).json["id"] for _ in range(3)]
         redis_lib.Redis.from_url(server.url).script_flush()  # what a Redis restart does to loaded scripts
         with commands_sent(server.url) as sent:
-            assert run_batch(runtime, ids) == {i: True for i in ids}
+            assert run_batch(runtime, ids) == dict.fromkeys(ids, True)
         # Each pipeline is refused whole, then run again once its script is loaded.
         assert sent == (["EVALSHA"] * 3 + ["SCRIPT"] + ["EVALSHA"] * 3) * 2
         jobs = [client.get(f"/jobs/{i}").json for i in ids]

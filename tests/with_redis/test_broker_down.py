@@ -1,4 +1,5 @@
 """A lost Redis turns into a quick 503 that accepts nothing, and the service recovers by itself."""
+
 from __future__ import annotations
 
 import time

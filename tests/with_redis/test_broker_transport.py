@@ -1,4 +1,5 @@
 """The worker's kombu transport: one redis-py client per pool, and kombu's bookkeeping unchanged."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -66,11 +67,10 @@ def test_acks_together_reach_redis_as_one_transaction_at_the_end_of_the_block(id
         simple = _queue_holding(connection, queue, [0, 1, 2])
         messages = [simple.get(timeout=5) for _ in range(3)]
         client.ping(), messages[0].channel.client.ping()  # connections open before MONITOR starts
-        with commands_sent(idle_settings.redis_url) as sent:
-            with kombu_transport.acks_together(messages[0].channel):
-                for message in messages:
-                    message.ack()
-                unacked_inside_the_block = client.hlen("unacked")
+        with commands_sent(idle_settings.redis_url) as sent, kombu_transport.acks_together(messages[0].channel):
+            for message in messages:
+                message.ack()
+            unacked_inside_the_block = client.hlen("unacked")
         assert unacked_inside_the_block == 3  # nothing was sent before the block ended
         assert sent == ["HLEN", "MULTI", *["ZREM", "HDEL"] * 3, "EXEC"]
         assert client.hlen("unacked") == 0 and client.zcard("unacked_index") == 0

@@ -1,4 +1,5 @@
 """Callbacks: the finished job is POSTed signed, retried with backoff, and only to allowed addresses."""
+
 from __future__ import annotations
 
 import json
@@ -26,14 +27,6 @@ def _submit(client: FlaskClient, url: str) -> dict[str, Any]:
     return response.json
 
 
-
-
-
-
-
-
-
-
 def test_canceling_a_job_posts_it_too(idle_client: FlaskClient, idle_settings: Settings) -> None:
     with Receiver() as receiver:
         job = _submit(idle_client, receiver.url)
@@ -58,10 +51,22 @@ def test_delivery_checks_the_address_again(idle_client: FlaskClient, idle_settin
     assert state["attempts"] == 1 and state["last_status"] is None and "may not reach" in state["last_error"]
 
 
-@pytest.mark.parametrize("url", ["http://10.0.0.7/hook", "http://192.168.1.20/hook", "http://169.254.169.254/latest",
-                                 "http://127.0.0.1:8080/hook", "http://localhost/hook", "http://[::1]/hook",
-                                 "http://0.0.0.0/hook", "ftp://203.0.113.9/hook", "file:///etc/passwd", "not a url",
-                                 "http://name.invalid/hook"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://10.0.0.7/hook",
+        "http://192.168.1.20/hook",
+        "http://169.254.169.254/latest",
+        "http://127.0.0.1:8080/hook",
+        "http://localhost/hook",
+        "http://[::1]/hook",
+        "http://0.0.0.0/hook",
+        "ftp://203.0.113.9/hook",
+        "file:///etc/passwd",
+        "not a url",
+        "http://name.invalid/hook",
+    ],
+)
 def test_callback_urls_that_are_not_public_http_are_refused_at_submit(idle_settings: Settings, url: str) -> None:
     client = create_app(idle_settings.replace(callback_allow_loopback=False)).test_client()
     response = client.post("/jobs", json={**SIGNUP, "callback_url": url})
@@ -82,8 +87,9 @@ def test_callbacks_are_refused_without_a_secret_to_sign_them(idle_settings: Sett
     assert response.status_code == 422 and "CALLBACK_SECRET" in response.json["error"]["details"][0]["message"]
 
 
-def test_a_receiver_that_trickles_its_answer_is_cut_off_and_retried(idle_client: FlaskClient,
-                                                                  idle_settings: Settings) -> None:
+def test_a_receiver_that_trickles_its_answer_is_cut_off_and_retried(
+    idle_client: FlaskClient, idle_settings: Settings
+) -> None:
     listener = socket.create_server(("127.0.0.1", 0))
     stop = threading.Event()
 

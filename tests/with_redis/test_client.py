@@ -1,4 +1,5 @@
 """The Python client against the service over real HTTP: submit, wait, Retry-After, and signatures."""
+
 from __future__ import annotations
 
 import time
@@ -55,5 +56,3 @@ def test_a_retry_after_beyond_the_budget_is_raised(idle_settings: Settings) -> N
         with pytest.raises(ApiError) as refused:
             client.submit(SIGNUP)
     assert refused.value.status == 429 and refused.value.type == "queue_full" and refused.value.retry_after == 30
-
-

@@ -1,4 +1,5 @@
 """CORS: off unless configured, then only for the allowed origins, preflights included."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,8 +9,11 @@ from tests.support.data import ACME, bearer
 from web.app import create_app
 
 APP_ORIGIN = "https://app.example.com"
-PREFLIGHT = {"Origin": APP_ORIGIN, "Access-Control-Request-Method": "POST",
-             "Access-Control-Request-Headers": "authorization, content-type, idempotency-key"}
+PREFLIGHT = {
+    "Origin": APP_ORIGIN,
+    "Access-Control-Request-Method": "POST",
+    "Access-Control-Request-Headers": "authorization, content-type, idempotency-key",
+}
 
 
 def test_no_cors_headers_unless_origins_are_configured(keyed_settings: Settings) -> None:

@@ -1,4 +1,5 @@
 """GET /customers and /customers/<id>: the credit model's customer records, paged by id."""
+
 from __future__ import annotations
 
 import logging
@@ -35,8 +36,7 @@ def test_small_pages_continue_where_the_last_one_ended(idle_client: FlaskClient)
     assert idle_client.get("/customers").json["customers"][:5] == first["customers"] + second["customers"]
 
 
-def test_one_customer_has_every_feature_with_null_for_missing(idle_client: FlaskClient,
-                                                             model_dir: Path) -> None:
+def test_one_customer_has_every_feature_with_null_for_missing(idle_client: FlaskClient, model_dir: Path) -> None:
     features = [f["name"] for f in ModelStore(model_dir).manifest("credit").details["features"]]
     page = idle_client.get("/customers?limit=50").json["customers"]
     response = idle_client.get(page[0]["links"]["self"])

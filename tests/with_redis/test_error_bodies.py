@@ -1,4 +1,5 @@
 """Every error, whatever its source, is the contract's JSON body; none carries a traceback."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -30,7 +31,7 @@ def _app_with_a_crashing_route(settings: Settings) -> Flask:
 
 def test_each_refusal_uses_the_error_body(keyed_settings: Settings) -> None:
     app = create_app(keyed_settings.replace(rate_limit_per_key=1, rate_limit_window_s=3600))
-    app.add_url_rule("/activate", view_func=auth.require_role(auth.ADMIN)(lambda: {}))
+    app.add_url_rule("/activate", view_func=auth.require_role(auth.ADMIN)(dict))
     client = app.test_client()
     _assert_error_body(client.get("/jobs"), 401, "unauthorized")
     _assert_error_body(client.get("/activate", headers=bearer(ACME)), 403, "forbidden")

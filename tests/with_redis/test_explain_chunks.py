@@ -1,4 +1,5 @@
 """Global explanations in chunks, run in-process against real Redis: cancellation, resumption, failures."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -33,11 +34,13 @@ def _step(calls: list[int], fail_at: int | None = None) -> Any:
             raise RuntimeError("worker lost mid-chunk")
         calls.append(start)
         return [float(sum(range(start, stop))), float(stop - start)]
+
     return step
 
 
-def test_chunk_loop_stops_before_the_next_chunk_once_canceled(idle_client: FlaskClient,
-                                                              idle_settings: Settings) -> None:
+def test_chunk_loop_stops_before_the_next_chunk_once_canceled(
+    idle_client: FlaskClient, idle_settings: Settings
+) -> None:
     job = _running_job(idle_client, Runtime.create(idle_settings))
     checks = iter([False, False, True])
 
@@ -54,8 +57,7 @@ def test_chunk_loop_stops_before_the_next_chunk_once_canceled(idle_client: Flask
     assert job.runtime.redis.get(contract.checkpoint_key(job.job_id)) is None
 
 
-def test_redelivered_job_resumes_from_its_last_checkpoint(idle_client: FlaskClient,
-                                                          idle_settings: Settings) -> None:
+def test_redelivered_job_resumes_from_its_last_checkpoint(idle_client: FlaskClient, idle_settings: Settings) -> None:
     runtime = Runtime.create(idle_settings)
     job = _running_job(idle_client, runtime)
     lost: list[int] = []
@@ -69,7 +71,8 @@ def test_redelivered_job_resumes_from_its_last_checkpoint(idle_client: FlaskClie
 
 
 def test_client_cancel_of_a_running_global_explanation_records_nothing_more(
-        idle_client: FlaskClient, idle_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    idle_client: FlaskClient, idle_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from models.credit import explain
 
     first_chunk = threading.Event()
@@ -107,8 +110,7 @@ def test_running_fast_job_still_cannot_be_canceled(idle_client: FlaskClient, idl
     assert response.status_code == 409 and response.json["error"]["type"] == "not_cancelable"
 
 
-def test_customer_missing_at_run_time_fails_the_job_clearly(idle_client: FlaskClient,
-                                                            idle_settings: Settings) -> None:
+def test_customer_missing_at_run_time_fails_the_job_clearly(idle_client: FlaskClient, idle_settings: Settings) -> None:
     job_id = idle_client.post("/jobs", json={"model": "credit", "input": {"customer_id": 100002}}).json["id"]
     # What a customer table changed behind the manifest's back would do (the web checked the id).
     broker = redis_lib.Redis.from_url(idle_settings.redis_url)

@@ -1,4 +1,5 @@
 """The web queues jobs by writing Celery messages itself; they must be exactly what kombu would write."""
+
 from __future__ import annotations
 
 import base64
@@ -24,8 +25,7 @@ def _shape(value: object) -> object:
 def test_prebuilt_message_matches_what_kombu_publishes(idle_settings: Settings) -> None:
     app = create_celery_client(idle_settings)
     client = redis_lib.Redis.from_url(idle_settings.redis_url)
-    app.send_task(contract.PREDICT, kwargs={"job_id": "a" * 32}, task_id="a" * 32, queue=contract.Q_FAST,
-                  retry=False)
+    app.send_task(contract.PREDICT, kwargs={"job_id": "a" * 32}, task_id="a" * 32, queue=contract.Q_FAST, retry=False)
     published = json.loads(client.rpop(contract.Q_FAST))
     ours = json.loads(job_message(app, contract.PREDICT, "a" * 32, contract.Q_FAST))
     assert _shape(ours) == _shape(published)
@@ -43,8 +43,7 @@ def test_each_message_carries_its_own_job_and_delivery_tag(idle_settings: Settin
     assert first["properties"]["delivery_tag"] != second["properties"]["delivery_tag"]
 
 
-def test_accepted_job_and_its_message_are_written_together(idle_client: FlaskClient,
-                                                           idle_settings: Settings) -> None:
+def test_accepted_job_and_its_message_are_written_together(idle_client: FlaskClient, idle_settings: Settings) -> None:
     job = idle_client.post("/jobs", json=SIGNUP).json
     [raw] = redis_lib.Redis.from_url(idle_settings.redis_url).lrange(contract.Q_FAST, 0, -1)
     message = json.loads(raw)

@@ -1,4 +1,5 @@
 """GET /metrics: jobs counted once by final status, durations, queue waits, queue depth and age, workers."""
+
 from __future__ import annotations
 
 import time
@@ -13,15 +14,16 @@ from worker.runner import run_job
 from worker.runtime import Runtime
 
 
-def test_each_job_is_counted_once_by_model_task_and_final_status(idle_client: FlaskClient,
-                                                                  idle_settings: Settings) -> None:
+def test_each_job_is_counted_once_by_model_task_and_final_status(
+    idle_client: FlaskClient, idle_settings: Settings
+) -> None:
     runtime = Runtime.create(idle_settings)
     succeeded = [idle_client.post("/jobs", json=SIGNUP).json["id"] for _ in range(2)]
     canceled = idle_client.post("/jobs", json=SIGNUP).json["id"]
     idle_client.delete(f"/jobs/{canceled}")
     lost = idle_client.post("/jobs", json=SIGNUP).json["id"]
     runtime.jobs.start(lost)  # a delivery whose worker died; the next one gives up
-    for job_id in succeeded + [canceled]:
+    for job_id in [*succeeded, canceled]:
         run_job(runtime, job_id)
     run_job(Runtime.create(idle_settings.replace(max_attempts=1)), lost)
     run_job(runtime, succeeded[0])  # a redelivered finished job is not counted again
@@ -39,8 +41,11 @@ def test_each_job_is_counted_once_by_model_task_and_final_status(idle_client: Fl
     assert 0 < at(found, "scoring_job_duration_seconds_sum", **duration) < 30
     # Queue wait: observed on each job's first start (the two that ran, and the lost one).
     assert at(found, "scoring_job_queue_wait_seconds_count", queue="fast") == 3
-    buckets = sorted((float(dict(labels)["le"]), value) for (name, labels), value in found.items()
-                     if name == "scoring_job_queue_wait_seconds_bucket")
+    buckets = sorted(
+        (float(dict(labels)["le"]), value)
+        for (name, labels), value in found.items()
+        if name == "scoring_job_queue_wait_seconds_bucket"
+    )
     counts = [value for _, value in buckets]
     assert counts == sorted(counts) and counts[-1] == 3 and buckets[-1][0] == float("inf")
 
@@ -51,12 +56,11 @@ def test_queue_depth_age_and_workers_come_from_the_broker(idle_client: FlaskClie
     idle_client.post("/jobs", json=SIGNUP)
     # A message sent with a priority lands in kombu's separate list for that priority step.
     idle_client.application.extensions["celery"].send_task(
-        contract.PREDICT, kwargs={"job_id": first}, queue=contract.Q_FAST, priority=9)
+        contract.PREDICT, kwargs={"job_id": first}, queue=contract.Q_FAST, priority=9
+    )
     found = samples(idle_client.get("/metrics").get_data(as_text=True))
     assert at(found, "scoring_queue_depth", queue="fast") == 3
     assert at(found, "scoring_queue_depth", queue="heavy") == 0
     assert 0.3 <= at(found, "scoring_queue_oldest_job_age_seconds", queue="fast") < 10
     assert at(found, "scoring_queue_oldest_job_age_seconds", queue="heavy") == 0
     assert at(found, "scoring_workers_online", queue="fast") == 0
-
-

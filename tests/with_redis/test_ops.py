@@ -1,4 +1,5 @@
 """Operators' and integrators' endpoints: health, readiness, models, OpenAPI and docs."""
+
 from __future__ import annotations
 
 import re
@@ -10,8 +11,6 @@ from tests.support.data import ACME, bearer
 
 def test_health_needs_nothing_but_the_process(idle_client: FlaskClient) -> None:
     assert idle_client.get("/health").json == {"status": "ok"}
-
-
 
 
 def test_not_ready_without_workers_says_which_check_fails(idle_client: FlaskClient) -> None:
@@ -34,10 +33,19 @@ def test_models_describe_version_tasks_schema_and_metrics(idle_client: FlaskClie
     assert len(model["details"]["vocabulary"]) >= 30
     [version] = model["versions"]
     assert version == {
-        "version": model["version"], "active": True, "available": True, "unavailable_reason": None,
-        "created_at": model["created_at"], "kind": "interests-nmf", "tasks": ["predict", "train"],
-        "metrics": model["metrics"], "sha256": model["sha256"], "framework": model["framework"],
-        "input_schema": model["input_schema"], "training_data": model["details"]["training_data"]}
+        "version": model["version"],
+        "active": True,
+        "available": True,
+        "unavailable_reason": None,
+        "created_at": model["created_at"],
+        "kind": "interests-nmf",
+        "tasks": ["predict", "train"],
+        "metrics": model["metrics"],
+        "sha256": model["sha256"],
+        "framework": model["framework"],
+        "input_schema": model["input_schema"],
+        "training_data": model["details"]["training_data"],
+    }
     assert len(version["sha256"]) == 64 and version["framework"]["scikit-learn"]
     assert idle_client.get("/models/horoscope").status_code == 404
 
@@ -45,17 +53,37 @@ def test_models_describe_version_tasks_schema_and_metrics(idle_client: FlaskClie
 def test_openapi_covers_the_contract_and_resolves_its_references(idle_client: FlaskClient) -> None:
     spec = idle_client.get("/openapi.json").json
     assert spec["openapi"].startswith("3.")
-    for path, method in [("/jobs", "post"), ("/jobs", "get"), ("/jobs/{job_id}", "get"),
-                         ("/jobs/{job_id}", "delete"), ("/models", "get"), ("/models/{name}", "get"),
-                         ("/health", "get"), ("/ready", "get"), ("/customers", "get"),
-                         ("/customers/{customer_id}", "get"), ("/metrics", "get"), ("/scaling", "get")]:
+    for path, method in [
+        ("/jobs", "post"),
+        ("/jobs", "get"),
+        ("/jobs/{job_id}", "get"),
+        ("/jobs/{job_id}", "delete"),
+        ("/models", "get"),
+        ("/models/{name}", "get"),
+        ("/health", "get"),
+        ("/ready", "get"),
+        ("/customers", "get"),
+        ("/customers/{customer_id}", "get"),
+        ("/metrics", "get"),
+        ("/scaling", "get"),
+    ]:
         assert method in spec["paths"][path]
     assert {"202", "200", "400", "404", "409", "413", "422", "503"} <= set(spec["paths"]["/jobs"]["post"]["responses"])
     schemas = spec["components"]["schemas"]
     for ref in re.findall(r'"#/components/schemas/([^"]+)"', idle_client.get("/openapi.json").get_data(as_text=True)):
         assert ref in schemas
-    assert {"JobRequest", "Job", "ErrorBody", "InterestsInput", "CreditInput", "ExplainParams",
-            "LocalExplanation", "GlobalExplanation", "Customer", "CustomerList"} <= set(schemas)
+    assert {
+        "JobRequest",
+        "Job",
+        "ErrorBody",
+        "InterestsInput",
+        "CreditInput",
+        "ExplainParams",
+        "LocalExplanation",
+        "GlobalExplanation",
+        "Customer",
+        "CustomerList",
+    } <= set(schemas)
 
 
 def test_swagger_ui_is_served_without_any_cdn(idle_client: FlaskClient) -> None:
@@ -93,15 +121,3 @@ def test_with_keys_the_page_loads_without_one_and_its_data_needs_one(keyed_clien
         assert keyed_client.get(path).status_code == 200, path
     assert keyed_client.get("/scaling").status_code == 401
     assert keyed_client.get("/scaling", headers=bearer(ACME)).status_code == 200
-
-
-
-
-
-
-
-
-
-
-
-

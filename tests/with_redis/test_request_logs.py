@@ -1,4 +1,5 @@
 """The web's request and job lines: JSON, with no customer data or credential."""
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,8 @@ def json_lines(text: str) -> list[dict]:
 
 
 def test_web_logs_each_request_as_json_without_customer_data_or_credentials(
-        idle_settings: Settings, capfd: pytest.CaptureFixture) -> None:
+    idle_settings: Settings, capfd: pytest.CaptureFixture
+) -> None:
     client = create_app(idle_settings).test_client()
     capfd.readouterr()
     headers = {"Authorization": "Bearer key-that-must-not-leak", "X-Request-ID": "req-42"}
@@ -29,16 +31,28 @@ def test_web_logs_each_request_as_json_without_customer_data_or_credentials(
     lines = json_lines(capfd.readouterr().err)
 
     seen = [(e["method"], e["route"], e["status"], e["job_id"]) for e in lines if e["message"] == "request"]
-    assert seen == [("POST", "/jobs", 202, job["id"]), ("GET", "/customers", 200, None),
-                    ("GET", "/customers/<customer_id>", 200, None), ("GET", "/jobs/<job_id>", 200, job["id"])]
+    assert seen == [
+        ("POST", "/jobs", 202, job["id"]),
+        ("GET", "/customers", 200, None),
+        ("GET", "/customers/<customer_id>", 200, None),
+        ("GET", "/jobs/<job_id>", 200, job["id"]),
+    ]
     first = next(e for e in lines if e["message"] == "request")
     assert first["request_id"] == "req-42" and first["duration_ms"] > 0
     queued = next(e for e in lines if e["message"] == "job_queued")
-    assert queued.items() >= {"job_id": job["id"], "model": "credit", "queue": "fast", "task": "predict",
-                              "model_version": job["model_version"], "status": "queued"}.items()
+    assert (
+        queued.items()
+        >= {
+            "job_id": job["id"],
+            "model": "credit",
+            "queue": "fast",
+            "task": "predict",
+            "model_version": job["model_version"],
+            "status": "queued",
+        }.items()
+    )
     text = json.dumps(lines)
     private = [str(v) for v in customer["features"].values() if isinstance(v, (int, float)) and len(str(v)) >= 5]
     assert private and not any(value in text for value in private)
     assert str(customer["customer_id"]) not in text
     assert not any(leak in text for leak in (*LEAKS, "key-that-must-not-leak"))
-

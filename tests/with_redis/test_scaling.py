@@ -1,4 +1,5 @@
 """The scaling signal on a backlog: GET /scaling and the scale command report the same figures."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,9 +34,9 @@ def test_scaling_endpoint_and_scale_command_report_the_same_backlog(idle_setting
         run_job(runtime, job_id)
 
     oldest_created = _moment(client.get(f"/jobs/{ids[2]}").json["created_at"])
-    before = dt.datetime.now(dt.timezone.utc)
+    before = dt.datetime.now(dt.UTC)
     fast = client.get("/scaling").json["queues"]["fast"]
-    after = dt.datetime.now(dt.timezone.utc)
+    after = dt.datetime.now(dt.UTC)
     assert fast["depth"] == 6 and fast["workers"] == 0
     assert fast["arrivals_per_min"] > fast["throughput_per_min"] > 0
     assert 0 < fast["mean_job_s"] < 30
@@ -48,12 +49,24 @@ def test_scaling_endpoint_and_scale_command_report_the_same_backlog(idle_setting
     assert fast["target_wait_s"] == 0.001
 
     env = settings_env(settings)
-    printed = subprocess.run([sys.executable, "-m", "tools.scale", "--json"], cwd=PROJECT_ROOT, env=env,
-                             capture_output=True, text=True, timeout=60)
+    printed = subprocess.run(
+        [sys.executable, "-m", "tools.scale", "--json"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert printed.returncode == 0, printed.stderr
     command = json.loads(printed.stdout)["queues"]["fast"]
     for field in ("depth", "workers", "suggested_workers", "mean_job_s", "target_wait_s"):
         assert command[field] == fast[field], field
-    only = subprocess.run([sys.executable, "-m", "tools.scale", "--queue", "fast"], cwd=PROJECT_ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    only = subprocess.run(
+        [sys.executable, "-m", "tools.scale", "--queue", "fast"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert only.stdout.strip() == str(fast["suggested_workers"])

@@ -1,4 +1,5 @@
 """The jobs contract at the front door, against a real Redis (no worker consumes these jobs)."""
+
 from __future__ import annotations
 
 import json
@@ -30,10 +31,18 @@ def test_accepted_job_is_recorded_queued_and_located(idle_client: FlaskClient, i
     assert _queued_messages(idle_settings) == 1
 
 
-@pytest.mark.parametrize("body,content_type", [(b"{not json", "application/json"), (b"[1, 2]", "application/json"),
-                                               (b'"text"', "application/json"), (b"\xff\xfe", "text/plain")])
-def test_body_that_is_not_a_json_object_is_400(idle_client: FlaskClient, idle_settings: Settings,
-                                               body: bytes, content_type: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"{not json", "application/json"),
+        (b"[1, 2]", "application/json"),
+        (b'"text"', "application/json"),
+        (b"\xff\xfe", "text/plain"),
+    ],
+)
+def test_body_that_is_not_a_json_object_is_400(
+    idle_client: FlaskClient, idle_settings: Settings, body: bytes, content_type: str
+) -> None:
     response = idle_client.post("/jobs", data=body, content_type=content_type)
     assert response.status_code == 400
     assert response.json["error"]["type"] == "invalid_json" and response.json["error"]["message"]
@@ -46,10 +55,18 @@ def test_unknown_model_is_404_and_queues_nothing(idle_client: FlaskClient, idle_
     assert idle_client.get("/jobs").json["jobs"] == [] and _queued_messages(idle_settings) == 0
 
 
-def test_schema_violations_are_422_with_one_detail_per_field(idle_client: FlaskClient,
-                                                           idle_settings: Settings) -> None:
-    response = idle_client.post("/jobs", json={"model": "interests", "inputs": [
-        {"interests": ["jazz"], "city": "Paris"}, {"interests": "jazz"}, {"interests": ["knitting"], "city": "Oslo"}]})
+def test_schema_violations_are_422_with_one_detail_per_field(idle_client: FlaskClient, idle_settings: Settings) -> None:
+    response = idle_client.post(
+        "/jobs",
+        json={
+            "model": "interests",
+            "inputs": [
+                {"interests": ["jazz"], "city": "Paris"},
+                {"interests": "jazz"},
+                {"interests": ["knitting"], "city": "Oslo"},
+            ],
+        },
+    )
     assert response.status_code == 422
     error = response.json["error"]
     assert error["type"] == "validation_error"
@@ -57,14 +74,17 @@ def test_schema_violations_are_422_with_one_detail_per_field(idle_client: FlaskC
     assert idle_client.get("/jobs").json["jobs"] == [] and _queued_messages(idle_settings) == 0
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"model": "interests"}, "input"),
-    ({"model": "interests", "input": {}, "inputs": [{}]}, ""),
-    ({"model": "interests", "inputs": []}, "inputs"),
-    ({"input": {}}, "model"),
-    ({"model": "interests", "input": {}, "colour": "red"}, "colour"),
-    ({"model": "interests", "task": "explain", "input": {"interests": ["jazz"], "city": "Paris"}}, "task"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"model": "interests"}, "input"),
+        ({"model": "interests", "input": {}, "inputs": [{}]}, ""),
+        ({"model": "interests", "inputs": []}, "inputs"),
+        ({"input": {}}, "model"),
+        ({"model": "interests", "input": {}, "colour": "red"}, "colour"),
+        ({"model": "interests", "task": "explain", "input": {"interests": ["jazz"], "city": "Paris"}}, "task"),
+    ],
+)
 def test_envelope_errors_are_422(idle_client: FlaskClient, body: dict, field: str) -> None:
     response = idle_client.post("/jobs", json=body)
     assert response.status_code == 422
@@ -100,8 +120,7 @@ def test_expired_job_is_404(idle_settings: Settings) -> None:
     assert client.get(f"/jobs/{job_id}").status_code == 404
 
 
-def test_same_idempotency_key_and_body_returns_the_same_job(idle_client: FlaskClient,
-                                                           idle_settings: Settings) -> None:
+def test_same_idempotency_key_and_body_returns_the_same_job(idle_client: FlaskClient, idle_settings: Settings) -> None:
     headers = {"Idempotency-Key": "signup-user-42"}
     first = idle_client.post("/jobs", json=SIGNUP, headers=headers)
     reordered = json.dumps({"input": {"city": "Lisbon", "interests": ["surfing", "python"]}, "model": "interests"})

@@ -1,4 +1,5 @@
 """What a worker does with a delivered job, run in-process against real Redis (the task body, minus Celery)."""
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,9 @@ def test_redelivered_finished_job_is_not_recorded_twice(idle_client: FlaskClient
     assert idle_client.get(f"/jobs/{job_id}").json == first
 
 
-def test_job_whose_worker_keeps_dying_is_failed_with_a_reason(idle_client: FlaskClient,
-                                                             idle_settings: Settings) -> None:
+def test_job_whose_worker_keeps_dying_is_failed_with_a_reason(
+    idle_client: FlaskClient, idle_settings: Settings
+) -> None:
     job_id = idle_client.post("/jobs", json=SIGNUP).json["id"]
     runtime = Runtime.create(idle_settings.replace(max_attempts=2))
     # Two deliveries that each started the job and then vanished (no finish).
@@ -82,8 +84,9 @@ def test_tampered_model_is_unavailable_while_others_serve(model_copy: Path, idle
 TRAIN = {"model": "interests", "task": "train", "params": {"n_users": 300, "n_clusters": 3}}
 
 
-def test_training_job_records_progress_per_step_before_its_version_exists(model_copy: Path,
-                                                                         idle_settings: Settings) -> None:
+def test_training_job_records_progress_per_step_before_its_version_exists(
+    model_copy: Path, idle_settings: Settings
+) -> None:
     settings = idle_settings.replace(model_dir=model_copy)
     job_id = create_app(settings).test_client().post("/jobs", json=TRAIN).json["id"]
     runtime, store = Runtime.create(settings), ModelStore(model_copy)
