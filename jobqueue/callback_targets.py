@@ -53,7 +53,7 @@ def check_callback_url(url: str, settings: Settings) -> None:
 
 def create_session(settings: Settings) -> requests.Session:
     """A session that refuses disallowed addresses at connect time, never follows redirects and times out."""
-    return HTTPSession(
+    session: requests.Session = HTTPSession(
         Config(
             ip_filter_enable=not settings.callback_allow_private,
             ip_filter_allow_loopback_ips=settings.callback_allow_loopback,
@@ -62,3 +62,4 @@ def create_session(settings: Settings) -> requests.Session:
             user_agent_override="scoring-service-callbacks/1",
         )
     )
+    return session

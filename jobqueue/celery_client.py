@@ -15,6 +15,12 @@ from jobqueue.settings import Settings
 def create_celery_client(settings: Settings) -> Celery:
     """A Celery app that sends tasks to the queues of ``settings``' broker and runs none."""
     app = Celery("scoring")
+    configure_client(app, settings)
+    return app
+
+
+def configure_client(app: Celery, settings: Settings) -> None:
+    """Point ``app`` at the broker of ``settings``, with JSON only on the wire and the queues' routes."""
     app.conf.update(
         broker_url=settings.redis_url,
         # JSON only on the wire: a pickle from the broker would run code in the worker.
@@ -34,7 +40,6 @@ def create_celery_client(settings: Settings) -> Celery:
         broker_connection_timeout=settings.redis_connect_timeout_s,
         enable_utc=True,
     )
-    return app
 
 
 def send_callback(celery: Celery, job_id: str, attempt: int = 1, countdown: float | None = None) -> None:

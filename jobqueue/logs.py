@@ -24,7 +24,7 @@ def json_formatter() -> logging.Formatter:
     return JsonFormatter(FIELDS, rename_fields=RENAMED, timestamp="time", json_ensure_ascii=False)
 
 
-class _JsonHandler(logging.StreamHandler):
+class _JsonHandler(logging.StreamHandler[IO[str]]):
     """The root handler this module installs; a marker class, so a second set-up replaces it."""
 
 

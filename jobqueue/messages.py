@@ -28,7 +28,14 @@ _TAG_PLACEHOLDER = "DELIVERYTAGPLACEHOLDER"
 
 def _envelope(app: Celery, task_name: str, task_id: str, kwargs: dict[str, Any], queue: str) -> dict[str, Any]:
     # ignore_result=None, as send_task leaves it: the worker then applies the task's own setting.
-    message = app.amqp.as_task_v2(task_id, task_name, args=(), kwargs=kwargs, ignore_result=None)
+    # (celery-types says bool; Celery itself takes None, and send_task passes it.)
+    message = app.amqp.as_task_v2(
+        task_id,
+        task_name,
+        args=(),
+        kwargs=kwargs,
+        ignore_result=None,  # type: ignore[arg-type]
+    )
     content_type, content_encoding, body = dumps(message.body, serializer="json")
     properties = dict(message.properties)
     properties.update(

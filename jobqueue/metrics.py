@@ -57,9 +57,9 @@ class Histogram:
 class JobMetrics:
     """Everything the transitions have counted, as read in one round trip."""
 
-    jobs: dict[tuple[str, str, str], int]  # (model, task, status) -> jobs ended so
-    submitted: dict[tuple[str, str], int]  # (model, task) -> jobs accepted
-    durations: dict[tuple[str, str, str], Histogram]  # (queue, model, task)
+    jobs: dict[tuple[str, ...], int]  # (model, task, status) -> jobs ended so
+    submitted: dict[tuple[str, ...], int]  # (model, task) -> jobs accepted
+    durations: dict[tuple[str, ...], Histogram]  # (queue, model, task)
     waits: dict[str, Histogram]  # queue
 
 

@@ -30,7 +30,7 @@ class QueueState:
     workers: int
 
 
-def message_job_id(raw: bytes, delivered: bool = False) -> str | None:
+def message_job_id(raw: bytes | str, delivered: bool = False) -> str | None:
     """The job id of a queued message, or of an ``unacked`` entry ([message, exchange, routing key]);
     None for anything else. Celery puts the task id, which is the job id, in the headers."""
     try:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -146,7 +146,7 @@ class JobStore:
         )
         return Finish(recorded=reply in ("ok", "callback"), callback_due=reply == "callback")
 
-    def list(
+    def recent(
         self,
         model: str | None = None,
         status: str | None = None,
@@ -224,7 +224,8 @@ class JobStore:
                     )
                 )
             elif reply[0] == "give_up":
-                outcomes.append(StartOutcome("give_up", None, *reply[2:6], detail=reply[1]))
+                model, version, task, queue = reply[2:6]
+                outcomes.append(StartOutcome("give_up", None, model, version, task, queue, detail=reply[1]))
             else:
                 outcomes.append(
                     StartOutcome(
@@ -247,13 +248,13 @@ class JobStore:
         """``finish`` for a micro-batch, in one round trip; results in the same order."""
         now = utcnow()
         minute = int(now.timestamp() // 60)
-        keys = {
+        keys: dict[str, str | dict[str, str]] = {
             "running": contract.RUNNING_INDEX,
             "jobs_counter": metrics.JOBS,
             "duration_histogram": metrics.DURATION,
             "rates": {queue: metrics.rate_key(queue, minute) for queue in contract.JOB_QUEUES},
         }
-        shared = {
+        shared: dict[str, Any] = {
             "finished_at": isoformat(now),
             "now_s": repr(now.timestamp()),
             "slot_share": 1 / len(outcomes),
@@ -309,12 +310,12 @@ class JobStore:
     # -- reaper side ------------------------------------------------------
     def started_before(self, moment: float, limit: int = 100) -> list[tuple[str, float]]:
         """(job id, start time) of running jobs started before ``moment`` (epoch seconds), oldest first."""
-        return [
-            (text(member), score)
-            for member, score in self.redis.zrangebyscore(
-                contract.RUNNING_INDEX, "-inf", moment, start=0, num=limit, withscores=True
-            )
-        ]
+        # redis-py types the reply as any reply; with scores it is (member, score) pairs.
+        found = cast(
+            "list[tuple[bytes, float]]",
+            self.redis.zrangebyscore(contract.RUNNING_INDEX, "-inf", moment, start=0, num=limit, withscores=True),
+        )
+        return [(text(member), float(score)) for member, score in found]
 
     def requeue(self, job_id: str, queue: str, message: str) -> str:
         """Put a job whose message was lost back in ``queue`` as queued, with ``message``, atomically.

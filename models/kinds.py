@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
@@ -14,16 +15,18 @@ from models.manifest import Manifest
 from models.tabular import schema as tabular_schema
 from models.training import TrainResult
 
-Check = Callable[[BaseModel, Manifest], list[tuple[tuple, str]]]
+Record = TypeVar("Record", bound=BaseModel)
+# (field path, message) pairs
+Problems = list[tuple[tuple[str, ...], str]]
 
 
-def no_checks(record: BaseModel, manifest: Manifest) -> list[tuple[tuple, str]]:
+def no_checks(record: BaseModel, manifest: Manifest) -> Problems:
     """For kinds whose input model says everything."""
     return []
 
 
 @dataclass(frozen=True)
-class KindSpec:
+class KindSpec(Generic[Record]):
     """How one kind of model is called: its input record, its tasks and their parameters.
 
     A params model may define ``takes_records() -> bool`` (default: True) for a
@@ -36,21 +39,22 @@ class KindSpec:
     # The input record; for a kind whose features differ per version (a model trained
     # from a user's table) this is the generic shape the OpenAPI document shows, and
     # ``input_model_for`` builds the version's own from its manifest.
-    input_model: type[BaseModel]
+    input_model: type[Record]
     # task name -> the model of its ``params`` object
     tasks: Mapping[str, type[BaseModel]]
     # Checks that need the manifest (a vocabulary, a customer list): (field path, message) pairs.
-    check: Check = no_checks
+    check: Callable[[Record, Manifest], Problems] = no_checks
     # The results' wire models, for the OpenAPI document.
     result_models: tuple[type[BaseModel], ...] = ()
-    input_model_for: Callable[[Manifest], type[BaseModel]] | None = None
+    input_model_for: Callable[[Manifest], type[Record]] | None = None
 
-    def input_for(self, manifest: Manifest) -> type[BaseModel]:
+    def input_for(self, manifest: Manifest) -> type[Record]:
         """The record a version of this kind accepts."""
         return self.input_model_for(manifest) if self.input_model_for else self.input_model
 
 
-KINDS: dict[str, KindSpec] = {
+# Each kind checks its own input record: the values differ in their type argument.
+KINDS: dict[str, KindSpec[Any]] = {
     interests_schema.KIND: KindSpec(
         kind=interests_schema.KIND,
         input_model=interests_schema.InterestsInput,

@@ -58,7 +58,8 @@ class Manifest:
     @property
     def files(self) -> dict[str, dict[str, str]]:
         """Data files pinned beside the artifact (``details["files"]``): role -> {"path", "sha256"}."""
-        return self.details.get("files", {})
+        files: dict[str, dict[str, str]] = self.details.get("files", {})
+        return files
 
     def file_path(self, role: str) -> Path:
         """Where the pinned file of ``role`` lives; ArtifactRefused if this version has none."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -54,7 +55,7 @@ class TrainResult(BaseModel):
 
     version: str = Field(description="The version the job registered.")
     active: bool = Field(description="Whether it now serves new jobs.")
-    metrics: dict = Field(description="Its training metrics, as GET /models/{name} shows them.")
+    metrics: dict[str, Any] = Field(description="Its training metrics, as GET /models/{name} shows them.")
 
 
 def trainer_parser(description: str, name: str | None) -> argparse.ArgumentParser:

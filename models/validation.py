@@ -33,7 +33,7 @@ class ValidatedJob:
     total: int = 0  # the job's progress total
 
 
-def spec_for(manifest: Manifest) -> KindSpec:
+def spec_for(manifest: Manifest) -> KindSpec[Any]:
     """The spec of a manifest's kind; a manifest of unknown kind cannot serve."""
     try:
         return KINDS[manifest.kind]
@@ -75,7 +75,7 @@ def validate_job(
     if params_value is not None:
         details += _records_presence(params_value, records, batch)
     clean_records = []
-    input_model = spec.input_for(manifest)
+    input_model: type[BaseModel] = spec.input_for(manifest)
     for index, raw in enumerate(records):
         prefix = ["inputs", index] if batch else ["input"]
         try:

@@ -23,7 +23,8 @@ class ApiError(Exception):
     """An error answer: its HTTP status and the contract's error body."""
 
     def __init__(self, status: int, body: dict[str, Any], retry_after: float | None = None) -> None:
-        error = body.get("error") if isinstance(body.get("error"), dict) else {}
+        found = body.get("error")
+        error: dict[str, Any] = found if isinstance(found, dict) else {}
         super().__init__(f"HTTP {status} {error.get('type', 'error')}: {error.get('message', '')}")
         self.status = status
         self.type = error.get("type", "")
@@ -111,7 +112,7 @@ class ScoringClient:
         while True:
             response = self.session.request(method, self.base_url + path, timeout=timeout or self.timeout_s, **kwargs)
             try:
-                body = response.json()
+                body: dict[str, Any] = response.json()
             except ValueError:
                 body = {"error": {"type": "not_json", "message": response.text[:200]}}
             if response.ok:

@@ -41,8 +41,9 @@ def chosen_processes(argv: list[str]) -> list[str]:
     unknown = [p for p in args.processes if p not in known]
     if unknown:
         parser.error(f"not in the Procfile: {', '.join(unknown)} (it has {', '.join(known)})")
-    if args.processes:
-        return args.processes
+    named: list[str] = args.processes  # argparse's Namespace holds Any
+    if named:
+        return named
     return [p for p in known if p not in OPTIONAL_PROCESSES or p in args.extra]
 
 

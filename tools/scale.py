@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 import time
+from typing import Any
 
 import redis
 
@@ -33,7 +34,7 @@ COLUMNS = [
 ]
 
 
-def render_table(signal: dict) -> str:
+def render_table(signal: dict[str, Any]) -> str:
     """The signal as aligned text columns."""
     rows = [[title for _, title in COLUMNS]]
     rows += [["-" if q[name] is None else str(q[name]) for name, _ in COLUMNS] for q in signal["queues"].values()]

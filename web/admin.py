@@ -17,12 +17,13 @@ from models.activate import ActivationRefused, activate
 from models.manifest import VERSION_RE
 from models.validation import field_errors
 from web import auth
+from web.api_keys import ADMIN
 from web.errors import ApiError
 from web.jobs import parse_json_body
 
 log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__)
-auth.restrict_blueprint(bp, auth.ADMIN)
+auth.restrict_blueprint(bp, ADMIN)
 
 
 class ActivateRequest(BaseModel):

@@ -93,7 +93,7 @@ def _is_open(path: str) -> bool:
 
 def principal() -> Principal:
     """The caller of the current request (only views that need a key may ask)."""
-    found = g.get("principal")
+    found: Principal | None = g.get("principal")
     if found is None:
         raise RuntimeError(f"{request.path} asks who is calling, but it is not authenticated; see web.auth")
     return found

@@ -17,13 +17,17 @@ from web.errors import ApiError
 # artifact checks behind it are redone at least this often.
 RESOLVED_TTL_S = 1.0
 
+# What a verdict of ``problem`` depends on: the directory and sha256 of the version, then each file's
+# name, size and mtime, then (role, sha256) per pinned file.
+VerifiedKey = tuple[str | int | tuple[str, str], ...]
+
 
 class ModelCatalog:
     """Answers which models exist, which version serves, and whether its artifact may be loaded."""
 
     def __init__(self, store: ModelStore) -> None:
         self.store = store
-        self._verified: dict[tuple, str | None] = {}
+        self._verified: dict[VerifiedKey, str | None] = {}
         self._resolved: dict[tuple[str, str | None], tuple[float, int, Manifest]] = {}
         self._lock = threading.Lock()
 
@@ -77,7 +81,7 @@ class ModelCatalog:
         Hashing is cached per size and mtime of the artifact and every pinned file:
         a replaced or edited file is re-checked.
         """
-        key: tuple = (str(manifest.directory), manifest.sha256)
+        key: VerifiedKey = (str(manifest.directory), manifest.sha256)
         for what, path in [
             ("artifact", manifest.artifact_path),
             *[(f"{role} file", manifest.file_path(role)) for role in manifest.files],

@@ -8,7 +8,7 @@ from typing import Any
 import redis
 from flask import Flask, Response, jsonify
 from kombu.exceptions import OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from jobqueue.logs import exception_fields
 
@@ -84,7 +84,7 @@ def register_error_handlers(app: Flask) -> None:
         if status == 413:
             message = f"the body exceeds the limit of {app.config['MAX_CONTENT_LENGTH']} bytes"
         response = error_response(status, _HTTP_TYPES.get(status, "http_error"), message)
-        if status == 405 and exc.valid_methods:
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
 

@@ -8,7 +8,7 @@ from jobqueue.logs import gunicorn_logconfig
 from jobqueue.settings import Settings
 
 
-class AppLogsRequests(glogging.Logger):
+class AppLogsRequests(glogging.Logger):  # type: ignore[misc]  # gunicorn ships no types: its Logger is Any
     """gunicorn's logger without its access line: the app logs each request itself.
 
     With a logconfig_dict, gunicorn builds every request's access-log fields

@@ -13,9 +13,11 @@ from pydantic import ValidationError
 
 from jobqueue import contract
 from jobqueue.celery_client import send_callback
+from jobqueue.store import JobStore
 from jobqueue.view import job_view
 from models.validation import field_errors
 from web import auth
+from web.api_keys import ADMIN
 from web.errors import ApiError
 from web.pagination import page_args
 from web.schemas import JobRequest
@@ -72,7 +74,8 @@ def _job_response(record: dict[str, Any], status: int, headers: dict[str, str] |
 
 
 def _existing(job_id: str) -> dict[str, Any]:
-    record = _ext("jobs").get(job_id) if JOB_ID_RE.fullmatch(job_id) else None
+    store: JobStore = _ext("jobs")
+    record = store.get(job_id) if JOB_ID_RE.fullmatch(job_id) else None
     # Another tenant's job is indistinguishable from one never issued.
     if record is None or record.get("tenant", "") != auth.principal().tenant:
         raise ApiError(404, "unknown_job", f"no job {job_id!r}: never issued, or expired")
@@ -92,7 +95,7 @@ def submit_job() -> Response:
     except ValidationError as exc:
         raise ApiError(422, "validation_error", "the request does not fit the contract", field_errors(exc, [])) from exc
     if job_request.task in auth.ADMIN_TASKS:
-        auth.check_role(auth.ADMIN, f"task {job_request.task!r}")
+        auth.check_role(ADMIN, f"task {job_request.task!r}")
     listener, job_id = _ext("completions"), uuid.uuid4().hex
     # Listen before the job exists: a fast worker may finish it before submit() returns.
     with listener.expect(job_id) as waiter:
@@ -160,7 +163,7 @@ def list_jobs() -> Response:
         details.insert(0, {"field": "status", "type": "enum", "message": "one of " + ", ".join(contract.STATUSES)})
     if details:
         raise ApiError(422, "validation_error", "invalid query parameters", details)
-    records, next_cursor = _ext("jobs").list(
+    records, next_cursor = _ext("jobs").recent(
         model=args.get("model") or None, status=status, limit=limit, cursor=cursor, tenant=auth.principal().tenant
     )
     return jsonify({"jobs": [job_view(r) for r in records], "next_cursor": next_cursor})

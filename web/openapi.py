@@ -10,7 +10,7 @@ from typing import Any
 
 import swagger_ui_bundle
 from flask import Blueprint, Response, current_app, jsonify, send_from_directory
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
 from jobqueue import contract
@@ -85,8 +85,17 @@ job id) and retried with exponential backoff on any non-2xx answer or network er
 
 def build_spec(max_wait_s: float = 30.0) -> dict[str, Any]:
     """The whole OpenAPI 3.1 document, for a service that holds ``?wait`` at most ``max_wait_s`` (MAX_WAIT_S)."""
-    wire = [JobRequest, Job, JobList, ErrorBody, Customer, CustomerList, CallbackState, ActivateRequest]
-    inputs = [spec.input_model for spec in KINDS.values()]
+    wire: list[type[BaseModel]] = [
+        JobRequest,
+        Job,
+        JobList,
+        ErrorBody,
+        Customer,
+        CustomerList,
+        CallbackState,
+        ActivateRequest,
+    ]
+    inputs: list[type[BaseModel]] = [spec.input_model for spec in KINDS.values()]
     params = [model for spec in KINDS.values() for model in spec.tasks.values()]
     results = [model for spec in KINDS.values() for model in spec.result_models]
     _, top = models_json_schema(
@@ -96,7 +105,7 @@ def build_spec(max_wait_s: float = 30.0) -> dict[str, Any]:
     location = {"Location": {"schema": {"type": "string"}, "description": "/jobs/{id}"}}
     job_id = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
     model_name = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
-    paths = {
+    paths: dict[str, dict[str, Any]] = {
         "/jobs": {
             "post": {
                 "summary": "Submit a job",

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import redis
+from redis.client import PubSub
 
 from jobqueue import contract
 from jobqueue.records import decode_record
@@ -90,7 +91,9 @@ class CompletionListener:
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 return
-            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+            # redis-py leaves Redis.pubsub() unannotated; it returns a PubSub.
+            open_pubsub: Callable[..., PubSub] = self._client.pubsub
+            pubsub = open_pubsub(ignore_subscribe_messages=True)
             pubsub.psubscribe(**{contract.done_channel("*"): self._dispatch})
             # get_message blocks in select() for up to sleep_time: no busy loop.
             self._thread = pubsub.run_in_thread(sleep_time=1.0, daemon=True, exception_handler=self._on_error)

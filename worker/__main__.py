@@ -79,7 +79,7 @@ def flower_argv(settings: Settings) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Start the role named first in ``argv`` (default: sys.argv[1:])."""
+    """Start the role named first in ``argv`` (default: sys.argv[1:]); its exit code."""
     args = sys.argv[1:] if argv is None else argv
     roles = [*ROLES, "flower"]
     if not args or args[0] not in roles:
@@ -87,13 +87,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     role, extra = args[0], args[1:]
     settings = Settings.from_env()
-    if role == "flower":
-        create_celery(settings).start(flower_argv(settings) + extra)
-        return 0
-    if not ROLES[role].loads_models:
+    if role != "flower" and not ROLES[role].loads_models:
         settings = settings.replace(warm_models=False)
-    create_celery(settings).worker_main(worker_argv(settings, role) + extra)
-    return 0
+    argv_of_role = flower_argv(settings) if role == "flower" else worker_argv(settings, role)
+    # celery-types calls start() NoReturn; it returns the command's exit code (or None) once it ends.
+    start: Callable[[list[str]], int | None] = create_celery(settings).start
+    return start(argv_of_role + extra) or 0
 
 
 if __name__ == "__main__":

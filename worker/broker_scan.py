@@ -9,8 +9,8 @@ the job id, in each message's headers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import NamedTuple
+from collections.abc import Iterable, Iterator
+from typing import NamedTuple, cast
 
 import redis
 
@@ -41,9 +41,11 @@ class BrokerMessages:
 
         Small: at most each worker's concurrency times its prefetch multiplier.
         """
-        when = {tag.decode(): at for tag, at in self.redis.zrange(self.unacked_index_key, 0, -1, withscores=True)}
+        # redis-py types replies loosely: these are (tag, delivery time) pairs and (tag, entry) pairs.
+        scored = cast("list[tuple[bytes, float]]", self.redis.zrange(self.unacked_index_key, 0, -1, withscores=True))
+        when = {tag.decode(): float(at) for tag, at in scored}
         held = {}
-        for tag, value in self.redis.hscan_iter(self.unacked_key):
+        for tag, value in cast("Iterator[tuple[bytes, bytes]]", self.redis.hscan_iter(self.unacked_key)):
             job_id = message_job_id(value, delivered=True)
             if job_id:
                 held[job_id] = Delivery(tag.decode(), when.get(tag.decode(), 0.0))
@@ -55,7 +57,7 @@ class BrokerMessages:
         for queue in queues:
             start = 0
             while found != wanted:
-                page = self.redis.lrange(queue, start, start + PAGE - 1)
+                page = cast("list[bytes]", self.redis.lrange(queue, start, start + PAGE - 1))
                 found.update(job_id for job_id in map(message_job_id, page) if job_id in wanted)
                 if len(page) < PAGE:
                     break

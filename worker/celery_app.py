@@ -7,20 +7,20 @@ built from the environment on first access rather than at import.
 
 from __future__ import annotations
 
-from celery import Celery
-
 from jobqueue import contract
-from jobqueue.celery_client import create_celery_client
+from jobqueue.celery_client import configure_client
 from jobqueue.settings import Settings
 from worker.heartbeat import QueueHeartbeat
 from worker.kombu_transport import transport_for
 from worker.reaper import ReaperStep
+from worker.runtime import WorkerApp
 from worker.shutdown import DrainOnShutdown
 
 
-def create_celery(settings: Settings) -> Celery:
+def create_celery(settings: Settings) -> WorkerApp:
     """The worker's Celery app for ``settings``."""
-    app = create_celery_client(settings)
+    app = WorkerApp(settings)
+    configure_client(app, settings)
     app.conf.update(
         include=["worker.tasks", "worker.signals"],
         broker_transport=transport_for(settings.redis_url),
@@ -55,7 +55,6 @@ def create_celery(settings: Settings) -> Celery:
         worker_send_task_events=False,
         task_send_sent_event=False,
     )
-    app.scoring_settings = settings  # type: ignore[attr-defined]
     app.steps["consumer"].update({QueueHeartbeat, DrainOnShutdown, ReaperStep})
     return app
 
@@ -66,7 +65,7 @@ def _time_limits(settings: Settings, queue: str) -> dict[str, int]:
     return {"time_limit": hard, **({"soft_time_limit": hard - margin} if 0 < margin < hard else {})}
 
 
-def __getattr__(name: str) -> Celery:
+def __getattr__(name: str) -> WorkerApp:
     # PEP 562: build the CLI's app on first access, once.
     if name == "app":
         globals()["app"] = created = create_celery(Settings.from_env())

@@ -29,7 +29,7 @@ from celery import Celery, Task, current_app
 
 from worker.batch_runner import run_batch
 from worker.kombu_transport import acks_together
-from worker.runtime import runtime_for
+from worker.runtime import runtime_for, worker_app
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,8 @@ def score_batch(job_ids: list[str]) -> dict[str, bool]:
 class MicroBatcher:
     """The buffer and flush policy of one worker's predict messages."""
 
-    def __init__(self, task: Task, app: Celery, consumer: Any) -> None:
-        self.max_size = app.scoring_settings.batch_max_size
+    def __init__(self, task: Task[Any, Any], app: Celery, consumer: Any) -> None:
+        self.max_size = worker_app(app).scoring_settings.batch_max_size
         self.time_limits = (task.soft_time_limit, task.time_limit)
         self.pool = consumer.pool
         self.processes = max(1, getattr(consumer.pool, "limit", None) or 1)
@@ -106,8 +106,12 @@ class MicroBatcher:
         )
 
 
-class MicroBatchTask(Task):
+class MicroBatchTask(Task[Any, Any]):
     """Base class of the predict task: the worker runs it through MicroBatcher."""
 
-    def Strategy(self, task: Task, app: Celery, consumer: Any) -> Callable[..., None]:  # noqa: N802 - Celery's name
+    # Celery instantiates ``Strategy``, usually a dotted path (celery-types types it str), with
+    # (task, app, consumer); a method does as well and keeps the batcher beside its task.
+    def Strategy(  # type: ignore[override]  # noqa: N802 - Celery's name
+        self, task: Task[Any, Any], app: Celery, consumer: Any
+    ) -> Callable[..., None]:
         return MicroBatcher(task, app, consumer).on_message

@@ -27,7 +27,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 from celery import bootsteps
 
@@ -37,6 +37,7 @@ from jobqueue.messages import job_message
 from jobqueue.settings import Settings
 from jobqueue.store import JobStore
 from worker.broker_scan import BrokerMessages
+from worker.runtime import worker_app
 
 log = logging.getLogger(__name__)
 
@@ -109,14 +110,14 @@ class Reaper:
 class ReaperStep(bootsteps.StartStopStep):
     """Runs the reaper every REAPER_INTERVAL_S from the worker's main process, one worker at a time."""
 
-    requires: ClassVar[set[str]] = {"celery.worker.consumer.tasks:Tasks"}
+    requires = ("celery.worker.consumer.tasks:Tasks",)
 
     def __init__(self, parent: Any, **kwargs: Any) -> None:
         super().__init__(parent, **kwargs)
-        self.timer_ref = None
+        self.timer_ref: Any = None
 
     def start(self, consumer: Any) -> None:
-        settings: Settings = consumer.app.scoring_settings
+        settings: Settings = worker_app(consumer.app).scoring_settings
         if settings.reaper_interval_s <= 0 or self.timer_ref is not None:
             return
         client = create_redis(settings)
@@ -145,5 +146,5 @@ class ReaperStep(bootsteps.StartStopStep):
                 actions = reaper.sweep(time.time())
                 if actions:
                     log.info("reaper: %s", dict(actions))
-        except Exception:
+        except Exception:  # a failed sweep is retried at the next interval
             log.warning("reaper sweep failed", exc_info=True)

@@ -6,9 +6,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import redis
-from celery import Celery
+from celery import Celery, Task
 
 from jobqueue.celery_client import send_callback
 from jobqueue.connections import create_redis
@@ -46,16 +47,32 @@ class Runtime:
         )
 
 
+class WorkerApp(Celery[Task[Any, Any]]):
+    """The worker's Celery app: it carries the service's settings and, once made, each process's runtime."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__("scoring")
+        self.scoring_settings = settings
+        self.scoring_runtime: Runtime | None = None
+
+
 _lock = threading.Lock()
+
+
+def worker_app(app: Celery) -> WorkerApp:
+    """``app`` as the worker's app; a plain Celery app here means a wiring mistake."""
+    if not isinstance(app, WorkerApp):
+        raise TypeError(f"{app!r} is not the worker's app (worker.celery_app.create_celery)")
+    return app
 
 
 def runtime_for(app: Celery) -> Runtime:
     """The process's runtime for ``app``; models load lazily, after any fork."""
-    runtime: Runtime | None = getattr(app, "scoring_runtime", None)
+    owner = worker_app(app)
+    runtime = owner.scoring_runtime
     if runtime is None:
         with _lock:
-            runtime = getattr(app, "scoring_runtime", None)
+            runtime = owner.scoring_runtime
             if runtime is None:
-                runtime = Runtime.create(app.scoring_settings, partial(send_callback, app))  # type: ignore[attr-defined]
-                app.scoring_runtime = runtime  # type: ignore[attr-defined]
+                runtime = owner.scoring_runtime = Runtime.create(owner.scoring_settings, partial(send_callback, owner))
     return runtime

@@ -24,12 +24,14 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import Any
 
+import redis
 from celery import bootsteps
 
 from jobqueue import contract
 from jobqueue.connections import create_redis
+from worker.runtime import worker_app
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +66,11 @@ class DrainOnShutdown(bootsteps.StartStopStep):
     reconnects after a lost broker connection.
     """
 
-    requires: ClassVar[set[str]] = {"celery.worker.consumer.tasks:Tasks"}
+    requires = ("celery.worker.consumer.tasks:Tasks",)
 
     def __init__(self, parent: Any, **kwargs: Any) -> None:
         super().__init__(parent, **kwargs)
-        self.redis = None
+        self.redis: redis.Redis | None = None
 
     def start(self, consumer: Any) -> None:
         # Hostnames come back with a restarted container: forget its previous shutdown.
@@ -78,8 +80,9 @@ class DrainOnShutdown(bootsteps.StartStopStep):
         self._write(consumer, lambda client, key: client.set(key, "1", ex=DRAINING_TTL_S))
 
     def _write(self, consumer: Any, command: Callable[[Any, str], object]) -> None:
-        self.redis = self.redis or create_redis(consumer.app.scoring_settings)
+        if self.redis is None:
+            self.redis = create_redis(worker_app(consumer.app).scoring_settings)
         try:
             command(self.redis, contract.draining_key(consumer.hostname))
-        except Exception:
+        except Exception:  # without Redis, jobs fall back to redelivery
             log.warning("could not update the draining mark of %s", consumer.hostname, exc_info=True)

@@ -3,8 +3,10 @@ an unrecorded outcome."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import redis
-from celery import shared_task
+from celery import Task, shared_task
 from celery.exceptions import Reject
 
 from jobqueue import contract
@@ -14,7 +16,7 @@ from worker.runner import run_job
 from worker.runtime import runtime_for
 
 
-def _run(task, job_id: str) -> str:
+def _run(task: Task[Any, Any], job_id: str) -> str:
     try:
         return run_job(runtime_for(task.app), job_id, worker=task.request.hostname or "")
     except (redis.ConnectionError, redis.TimeoutError) as exc:
@@ -26,7 +28,7 @@ def _run(task, job_id: str) -> str:
 
 
 @shared_task(name=contract.DELIVER_CALLBACK, bind=True, max_retries=None)
-def deliver_callback(self, job_id: str, attempt: int = 1) -> str:
+def deliver_callback(self: Task[Any, Any], job_id: str, attempt: int = 1) -> str:
     """POST a finished job to its callback URL; on failure, come back later for the next attempt."""
     try:
         retry_in = runtime_for(self.app).callbacks.deliver(job_id, attempt)
@@ -38,18 +40,18 @@ def deliver_callback(self, job_id: str, attempt: int = 1) -> str:
 
 
 @shared_task(name=contract.PREDICT, bind=True, base=MicroBatchTask)
-def predict(self, job_id: str) -> str:
+def predict(self: Task[Any, Any], job_id: str) -> str:
     """Score a predict job (workers deliver these in micro-batches; see worker.microbatcher)."""
     return _run(self, job_id)
 
 
 @shared_task(name=contract.EXPLAIN, bind=True)
-def explain(self, job_id: str) -> str:
+def explain(self: Task[Any, Any], job_id: str) -> str:
     """Run an explanation job (heavy queue)."""
     return _run(self, job_id)
 
 
 @shared_task(name=contract.TRAIN, bind=True)
-def train(self, job_id: str) -> str:
+def train(self: Task[Any, Any], job_id: str) -> str:
     """Run a training job (heavy queue)."""
     return _run(self, job_id)

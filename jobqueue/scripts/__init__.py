@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,8 @@ from redis.exceptions import NoScriptError
 HERE = Path(__file__).resolve().parent
 USES = "--! uses "
 
-Keys = dict[str, "str | list[str] | dict[str, str]"]
+# name -> one key, a list of keys, or keys by name (e.g. a rate hash per queue)
+Keys = Mapping[str, str | Sequence[str] | Mapping[str, str]]
 
 
 @dataclass(frozen=True)
@@ -37,18 +38,18 @@ class LuaScript:
     sha: str
 
     @staticmethod
-    def encode(keys: Keys, args: dict[str, Any]) -> tuple[list[str], str]:
+    def encode(keys: Keys, args: Mapping[str, Any]) -> tuple[list[str], str]:
         """(KEYS, the JSON argument) for a call; arguments that are None are left out (cjson's null is truthy)."""
         declared: list[str] = []
         for value in keys.values():
             if isinstance(value, str):
                 declared.append(value)
-            elif isinstance(value, dict):
+            elif isinstance(value, Mapping):
                 declared.extend(value.values())
             else:
                 declared.extend(value)
         named = {name: value for name, value in args.items() if value is not None}
-        return declared, json.dumps({"keys": keys, **named}, separators=(",", ":"))
+        return declared, json.dumps({"keys": dict(keys), **named}, separators=(",", ":"))
 
     def __call__(self, client: redis.Redis, keys: Keys, **args: Any) -> Any:
         """Run the script once, by its sha; loads it if Redis does not have it (the first call, a restart)."""
@@ -72,7 +73,7 @@ def load(name: str) -> LuaScript:
     return LuaScript(name, text, hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest())
 
 
-def run_pipelined(client: redis.Redis, script: LuaScript, calls: Sequence[tuple[Keys, dict[str, Any]]]) -> list[Any]:
+def run_pipelined(client: redis.Redis, script: LuaScript, calls: Sequence[tuple[Keys, Mapping[str, Any]]]) -> list[Any]:
     """Run ``script`` once per (keys, args) in one pipelined round trip; the replies in order.
 
     redis-py's own pipeline asks SCRIPT EXISTS before every execute that holds a

@@ -62,7 +62,7 @@ def _reader(path: Path) -> sqlite3.Connection:
     # Opening costs ~20x a primary-key look-up, and the web checks every id of a
     # batch: keep a few connections per thread (and per process: never across a fork).
     key = (os.getpid(), str(path))
-    cache: dict = _local.__dict__.setdefault("connections", {})
+    cache: dict[tuple[int, str], sqlite3.Connection] = _local.__dict__.setdefault("connections", {})
     db = cache.get(key)
     if db is None:
         if len(cache) >= _MAX_OPEN:

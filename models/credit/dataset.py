@@ -134,7 +134,9 @@ def generate(n_customers: int = 30_000, seed: int = 0) -> pd.DataFrame:
     df["DAYS_REGISTRATION"] = -np.round(rng.uniform(0, 1, n) * (age - 18) * 365.25)
     df["DAYS_ID_PUBLISH"] = -np.round(rng.uniform(0, 7000, n))
     df["OWN_CAR_AGE"] = np.where(df["FLAG_OWN_CAR"] == "Y", np.minimum(np.floor(rng.exponential(10, n)), 65), np.nan)
-    df["OCCUPATION_TYPE"] = np.where(working & (rng.random(n) > 0.1), _choice(rng, "OCCUPATION_TYPE", n), None)
+    df["OCCUPATION_TYPE"] = np.where(
+        working & (rng.random(n) > 0.1), _choice(rng, "OCCUPATION_TYPE", n), np.array(None, dtype=object)
+    )
     couple = df["NAME_FAMILY_STATUS"].isin(["Married", "Civil marriage"]).to_numpy()
     df["CNT_FAM_MEMBERS"] = (df["CNT_CHILDREN"] + 1 + couple).astype(float)
     df["REG_CITY_NOT_WORK_CITY"] = (rng.random(n) < 0.23).astype(np.int64)

@@ -118,10 +118,11 @@ def sample_ids(model: LoadedModel, size: int, seed: int) -> np.ndarray:
     return np.sort(chosen)
 
 
-def abs_sums(model: LoadedModel, ids: Sequence[int]) -> list[float]:
+def abs_sums(model: LoadedModel, ids: Sequence[int] | np.ndarray) -> list[float]:
     """Per feature, the sum of |SHAP| over these customers (a chunk of a global explanation)."""
     values = explainer_for(model).contributions(customer_frame(model, ids))
-    return np.abs(values).sum(axis=0).tolist()
+    sums: list[float] = np.abs(values).sum(axis=0).tolist()
+    return sums
 
 
 def importance(model: LoadedModel, sums: Sequence[float], count: int) -> dict[str, float]:

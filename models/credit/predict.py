@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -48,14 +48,15 @@ def frame_for(model: LoadedModel, records: Sequence[dict[str, Any]]) -> pd.DataF
     return prepare(pd.DataFrame.from_records(rows, columns=names), details["features"])
 
 
-def customer_frame(model: LoadedModel, ids: Sequence[int]) -> pd.DataFrame:
+def customer_frame(model: LoadedModel, ids: Iterable[int]) -> pd.DataFrame:
     """Feature rows of known customers, in ``ids`` order."""
     return frame_for(model, [{"customer_id": int(i)} for i in ids])
 
 
 def log_odds(model: LoadedModel, frame: pd.DataFrame) -> np.ndarray:
     """The model's raw output (log-odds of default), which SHAP values add up to."""
-    return model.estimator.decision_function(frame)
+    raw: np.ndarray = model.estimator.decision_function(frame)
+    return raw
 
 
 def predict(model: LoadedModel, records: list[dict[str, Any]], params: dict[str, Any]) -> list[dict[str, Any]]:

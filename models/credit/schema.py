@@ -164,7 +164,7 @@ class GlobalExplanation(BaseModel):
     cached: bool = Field(description="true when an identical earlier job's result was reused.")
 
 
-def check_record(record: CreditInput, manifest: Manifest) -> list[tuple[tuple, str]]:
+def check_record(record: CreditInput, manifest: Manifest) -> list[tuple[tuple[str, ...], str]]:
     """Known customer, or known feature names with values of the right type and known categories."""
     details = manifest.details
     if record.customer_id is not None:
@@ -176,7 +176,7 @@ def check_record(record: CreditInput, manifest: Manifest) -> list[tuple[tuple, s
             return [(("customer_id",), f"unknown customer {record.customer_id}; GET /customers lists them")]
         return []
     spec = {f["name"]: f for f in details.get("features", [])}
-    problems: list[tuple[tuple, str]] = []
+    problems: list[tuple[tuple[str, ...], str]] = []
     for name, value in (record.features or {}).items():
         feature = spec.get(name)
         if feature is None:

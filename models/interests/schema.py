@@ -74,7 +74,7 @@ def normalize_interest(term: str) -> str:
     return _SEPARATORS.sub(" ", term.strip().lower()).strip()
 
 
-def check_known_interests(record: InterestsInput, vocabulary: Iterable[str]) -> list[tuple[tuple, str]]:
+def check_known_interests(record: InterestsInput, vocabulary: Iterable[str]) -> list[tuple[tuple[str, ...], str]]:
     """A user none of whose interests the model knows cannot be clustered: say so per record."""
     known = set(vocabulary)
     if any(normalize_interest(term) in known for term in record.interests):

@@ -5,6 +5,8 @@ Run ``python -m models.interests.train --help``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from sklearn.decomposition import NMF
 from sklearn.metrics import adjusted_rand_score
@@ -20,7 +22,9 @@ from models.training import DATA_READY, FITTED, TRAIN_STEPS, Progress, cli_store
 TOP_TERMS = 5
 
 
-def fit(data: dataset.SignupData, n_clusters: int = 4, seed: int = 0) -> tuple[Pipeline, dict, dict]:
+def fit(
+    data: dataset.SignupData, n_clusters: int = 4, seed: int = 0
+) -> tuple[Pipeline, dict[str, Any], dict[str, Any]]:
     """Fit NMF on the users' interests; return the pipeline, its metrics and its details."""
     # L2-normalising rows keeps users who list many interests from dominating the factors.
     pipeline = Pipeline(

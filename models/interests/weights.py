@@ -53,7 +53,8 @@ def cluster_weights(estimator: Any, matrix: np.ndarray) -> np.ndarray:
     """One row of non-negative cluster weights per row of ``matrix`` (users by vocabulary)."""
     components = nnls_components(estimator)
     if components is None:
-        return estimator.transform(matrix)
+        weights: np.ndarray = estimator.transform(matrix)
+        return weights
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     rows = np.divide(matrix, norms, out=np.zeros(matrix.shape), where=norms > 0)  # as Normalizer does
     if len(rows) >= MIN_BATCH_ROWS and components.shape[1] <= MAX_ENUMERATED_COMPONENTS:

@@ -46,7 +46,8 @@ class ClassifierResult(BaseModel):
 
 def _describe(feature: dict[str, Any]) -> str:
     if "min" not in feature:
-        return feature.get("description", "")
+        description: str = feature.get("description", "")
+        return description
     return (
         f"{feature.get('description', '')} Training range {feature['min']:g} to {feature['max']:g}, "
         f"mean {feature['mean']:g}."
