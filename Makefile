@@ -20,6 +20,8 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(BIN)/python -m pip install -r requirements-dev.txt -c constraints.txt
 	touch $@
 
+# Migrates the registry (var/registry.sqlite unless DATABASE_URL says otherwise) and trains the
+# built-in models it lacks.
 models: install
 	$(BIN)/python -m models.build
 
@@ -44,4 +46,4 @@ lint: install
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) var models/store .coverage
+	rm -rf $(VENV) var models/store models/seed .coverage

@@ -1,9 +1,9 @@
 """Measure global SHAP explanations of the credit model, the heavy worker's memory, and signup latency beside them.
 
-    python -m bench.credit_explain [--model-dir DIR] [--signups 400] [--concurrency 4]
+    python -m bench.credit_explain [--registry DIR] [--signups 400] [--concurrency 4]
 
 Starts a private Redis, the Procfile's processes (gunicorn on 127.0.0.1, a fast
-worker -c 2, a heavy worker -c 1) and, without --model-dir, trains both models
+worker -c 2, a heavy worker -c 1) and, without --registry, trains both models
 at their full size into a temporary folder. It then reports: the time of a
 global explanation over 1,000 and 10,000 customers (and of a cached repeat),
 the time per chunk, the heavy worker's peak memory (RSS and PSS summed over its
@@ -30,9 +30,9 @@ from typing import Any
 import psutil
 import requests
 
+from bench.registry import fresh_registry, registry_env
 from jobqueue.settings import PROJECT_ROOT
 from models.build import build_missing
-from models.manifest import ModelStore
 from tools.redis_server import RedisServer, free_port
 
 SIGNUP = {"model": "interests", "input": {"interests": ["surfing", "python", "jazz"], "city": "Lisbon"}}
@@ -71,7 +71,7 @@ class TreeMemory(threading.Thread):
 class Service:
     """Redis, web and the three workers as subprocesses; stopped in reverse order."""
 
-    def __init__(self, model_dir: Path, logs: Path) -> None:
+    def __init__(self, registry: Path, logs: Path) -> None:
         self.redis = RedisServer()
         self.redis.start()
         self.port = free_port()
@@ -79,7 +79,7 @@ class Service:
         env = dict(
             os.environ,
             REDIS_URL=self.redis.url,
-            MODEL_DIR=str(model_dir),
+            **registry_env(registry),
             LOG_LEVEL="WARNING",
             PYTHONUNBUFFERED="1",
             WEB_CONCURRENCY="2",
@@ -224,7 +224,12 @@ def _worker_time(job: dict[str, Any], chunk_rows: int = 500) -> dict[str, float]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model-dir", type=Path, default=None, help="default: train both models afresh")
+    parser.add_argument(
+        "--registry",
+        type=Path,
+        default=None,
+        help="a folder holding a registry from an earlier run; default: train both models afresh",
+    )
     parser.add_argument("--signups", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds")
@@ -232,11 +237,11 @@ def main() -> None:
     args = parser.parse_args()
     deadline = time.monotonic() + args.timeout
     with tempfile.TemporaryDirectory(prefix="bench-credit-") as tmp:
-        model_dir = args.model_dir or Path(tmp) / "models"
-        build_missing(ModelStore(model_dir))
+        registry = args.registry or Path(tmp) / "models"
+        build_missing(fresh_registry(registry))
         logs = args.logs or Path(tmp)
         logs.mkdir(parents=True, exist_ok=True)
-        service = Service(model_dir, logs)
+        service = Service(registry, logs)
         try:
             service.wait_ready(min(deadline, time.monotonic() + 120))
             figures = measure(service, args.signups, args.concurrency, deadline)

@@ -3,8 +3,8 @@
 One ``delay()`` per request, results in Celery's Redis result backend, and
 clients polling ``AsyncResult`` every 20 ms: the shape of most tutorials.
 
-    REDIS_URL=... MODEL_DIR=... gunicorn -w 2 -b 127.0.0.1:8102 bench.naive_app:app
-    REDIS_URL=... MODEL_DIR=... celery -A bench.naive_app:celery worker -c 2
+    REDIS_URL=... DATABASE_URL=... MODEL_DIR=... gunicorn -w 2 -b 127.0.0.1:8102 bench.naive_app:app
+    REDIS_URL=... DATABASE_URL=... MODEL_DIR=... celery -A bench.naive_app:celery worker -c 2
 """
 
 from __future__ import annotations
@@ -26,12 +26,13 @@ _registry = None
 def predict_task(record: dict) -> dict:
     """Score one signup in the worker."""
     global _registry
+    from jobqueue.settings import Settings
     from models.interests.predict import predict
-    from models.manifest import ModelStore
-    from models.registry import Registry
+    from models.loader import ModelLoader
+    from models.store import ModelStore
 
     if _registry is None:
-        _registry = Registry(ModelStore(os.environ["MODEL_DIR"]))
+        _registry = ModelLoader(ModelStore.for_settings(Settings.from_env()))
     return predict(_registry.get("interests"), [record], {})[0]
 
 

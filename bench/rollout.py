@@ -29,9 +29,10 @@ from typing import Any
 import requests
 
 from bench.credit_explain import Service, run_job
+from bench.registry import fresh_registry
 from models.build import build_missing
 from models.iris.train import train as train_iris
-from models.manifest import ModelStore
+from models.store import ModelStore
 from models.tabular.train_csv import train as train_csv
 
 IRIS = {
@@ -127,10 +128,10 @@ def main() -> None:
     args = parser.parse_args()
     deadline = time.monotonic() + args.timeout
     with tempfile.TemporaryDirectory(prefix="bench-rollout-") as tmp:
-        store = ModelStore(Path(tmp) / "models")
+        store = fresh_registry(Path(tmp) / "models")
         build_missing(store)
         new = train_iris(store, estimator="logreg", seed=1, activate=False).version
-        service = Service(store.root, Path(tmp))
+        service = Service(Path(tmp) / "models", Path(tmp))
         try:
             service.wait_ready(min(deadline, time.monotonic() + 120))
             run_job(requests.Session(), service.url, IRIS, deadline)  # warm-up

@@ -30,8 +30,8 @@ import psutil
 import redis
 
 from bench.driver import drive, signup
+from bench.registry import fresh_registry, registry_env
 from models.interests.train import train
-from models.manifest import ModelStore
 from tools.redis_server import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -193,12 +193,11 @@ def main() -> None:
         "scenarios": [],
     }
     with tempfile.TemporaryDirectory() as tmp, RedisServer(data_dir=Path(tmp) / "redis") as server:
-        store = Path(tmp) / "models"
-        train(ModelStore(store), n_users=3000)
+        train(fresh_registry(Path(tmp) / "models"), n_users=3000)
         env = {
             **os.environ,
             "REDIS_URL": server.url,
-            "MODEL_DIR": str(store),
+            **registry_env(Path(tmp) / "models"),
             "LOG_LEVEL": "WARNING",
             "WEB_CONCURRENCY": "2",
             "PYTHONUNBUFFERED": "1",

@@ -1,6 +1,6 @@
 """Measure what API keys, the rate limit and the queue-depth check add to POST /jobs.
 
-    python -m bench.submit_checks [--jobs 2000] [--model-dir DIR]
+    python -m bench.submit_checks [--jobs 2000] [--registry DIR]
 
 In one process against a private Redis, the same signup is submitted through
 the Flask test client by two apps: one open with no limits, and one with API
@@ -21,9 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.registry import fresh_registry, registry_env
 from jobqueue.settings import Settings
 from models.interests.train import train
-from models.manifest import ModelStore
 from tools.redis_server import RedisServer
 from web.app import create_app
 
@@ -37,10 +37,10 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def measure(jobs: int, model_dir: Path) -> dict:
+def measure(jobs: int, registry: Path) -> dict:
     """Submit ``jobs`` signups through each app, alternating blocks; return the figures."""
     with RedisServer() as server:
-        base = Settings(redis_url=server.url, model_dir=model_dir, log_level="ERROR")
+        base = Settings.from_env({**registry_env(registry), "REDIS_URL": server.url, "LOG_LEVEL": "ERROR"})
         apps = {
             "open_no_limits": (create_app(base.replace(rate_limit_per_key=0, max_queue_depth_fast=0)), {}, SIGNUP),
             "keys_rate_depth_callback": (
@@ -83,13 +83,13 @@ def measure(jobs: int, model_dir: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2000, help="submissions per app")
-    parser.add_argument("--model-dir", type=Path, help="a model store with interests (default: train a small one)")
+    parser.add_argument("--registry", type=Path, help="a registry folder with interests (default: train a small one)")
     args = parser.parse_args()
-    if args.model_dir is not None:
-        print(json.dumps(measure(args.jobs, args.model_dir), indent=2))
+    if args.registry is not None:
+        print(json.dumps(measure(args.jobs, args.registry), indent=2))
         return
     with tempfile.TemporaryDirectory() as root:
-        train(ModelStore(Path(root)), n_users=800, seed=0)
+        train(fresh_registry(Path(root)), n_users=800, seed=0)
         print(json.dumps(measure(args.jobs, Path(root)), indent=2))
 
 

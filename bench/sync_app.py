@@ -1,20 +1,19 @@
 """The synchronous baseline: POST /predict scores one signup in the request, with the same model.
 
-MODEL_DIR=... gunicorn -w 2 -b 127.0.0.1:8101 bench.sync_app:app
+DATABASE_URL=... MODEL_DIR=... gunicorn -w 2 -b 127.0.0.1:8101 bench.sync_app:app
 """
 
 from __future__ import annotations
 
-import os
-
 from flask import Flask, jsonify, request
 
+from jobqueue.settings import Settings
 from models.interests.predict import predict
-from models.manifest import ModelStore
-from models.registry import Registry
+from models.loader import ModelLoader
+from models.store import ModelStore
 
 app = Flask(__name__)
-_registry = Registry(ModelStore(os.environ["MODEL_DIR"]))
+_registry = ModelLoader(ModelStore.for_settings(Settings.from_env()))
 
 
 @app.post("/predict")

@@ -6,6 +6,9 @@ app (``worker.celery_app``) is built on it, so both agree on the wire format.
 
 from __future__ import annotations
 
+import ssl
+from typing import Any
+
 from celery import Celery
 
 from jobqueue import contract
@@ -38,6 +41,8 @@ def configure_client(app: Celery, settings: Settings) -> None:
             "health_check_interval": 10,
         },
         broker_connection_timeout=settings.redis_connect_timeout_s,
+        # rediss:// (Heroku): the same certificate check as the job store's client.
+        broker_use_ssl=_broker_ssl(settings),
         enable_utc=True,
     )
 
@@ -52,3 +57,13 @@ def send_callback(celery: Celery, job_id: str, attempt: int = 1, countdown: floa
         countdown=countdown,
         retry=False,
     )
+
+
+def _broker_ssl(settings: Settings) -> dict[str, Any] | None:
+    """kombu's TLS options for a ``rediss://`` broker, from REDIS_TLS_VERIFY and REDIS_TLS_CA_FILE."""
+    if not settings.redis_url.startswith("rediss://"):
+        return None
+    options: dict[str, Any] = {"ssl_cert_reqs": ssl.CERT_REQUIRED if settings.redis_tls_verify else ssl.CERT_NONE}
+    if settings.redis_tls_ca_file:
+        options["ssl_ca_certs"] = settings.redis_tls_ca_file
+    return options

@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from jobqueue import contract
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL_DIR = PROJECT_ROOT / "models" / "store"
+DEFAULT_MODEL_DIR = PROJECT_ROOT / "var" / "models"
+DEFAULT_DATABASE = PROJECT_ROOT / "var" / "registry.sqlite"
 
 
 class Settings(BaseModel):
@@ -27,8 +28,25 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", repr=False)  # may hold a password
+    # rediss:// only: check the server's certificate (Heroku's Redis has a self-signed one: set 0 there),
+    # against this CA bundle if one is given.
+    redis_tls_verify: bool = True
+    redis_tls_ca_file: str = ""
+    # The database every host shares: the model registry (versions, manifests, artifacts, the active
+    # version). PostgreSQL on Heroku and in compose; empty is a SQLite file under var/, for one host.
+    database_url: str = Field(default="", repr=False)
+    # This host's cache of the registry's artifacts: every file is checked against its manifest's
+    # sha256 before it is written here, and again before it is unpickled.
     model_dir: Path = DEFAULT_MODEL_DIR
+    # Built-in models trained into an image (the Dockerfile), published by `python -m models.setup`
+    # into a registry that lacks them, instead of training them again.
+    model_seed_dir: Path = PROJECT_ROOT / "models" / "seed"
+    # Versions each model keeps: its newest this many, plus the active one and any a queued or running
+    # job pins; older ones leave the registry and the hosts' caches.
+    model_versions_kept: int = 10
+    # How often each web process asks the registry whether a version was added, activated or removed.
+    registry_poll_s: float = 1.0
     # Job records (and idempotency keys) live this long after creation.
     job_ttl_s: int = 24 * 3600
     max_request_bytes: int = 2 * 1024 * 1024
@@ -121,10 +139,23 @@ class Settings(BaseModel):
     # `make run`'s private Redis listens here (None: a free port).
     redis_port: int | None = None
 
-    @field_validator("model_dir")
+    @field_validator("model_dir", "model_seed_dir")
     @classmethod
     def _absolute(cls, path: Path) -> Path:
         return path.resolve()
+
+    @property
+    def database(self) -> str:
+        """The SQLAlchemy URL of ``database_url``, or of the local SQLite file when it is empty.
+
+        Heroku names PostgreSQL ``postgres://``, which SQLAlchemy no longer reads; both
+        spellings use the psycopg (3) driver.
+        """
+        url = self.database_url or f"sqlite:///{DEFAULT_DATABASE}"
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
 
     @model_validator(mode="after")
     def _consistent(self) -> "Settings":
@@ -156,6 +187,8 @@ class Settings(BaseModel):
             raise ValueError("target waits must be positive and SCALING_WINDOW_S at least 60")
         if not 0 <= self.scale_min_workers <= self.scale_max_workers:
             raise ValueError("need 0 <= SCALE_MIN_WORKERS <= SCALE_MAX_WORKERS")
+        if self.model_versions_kept < 1 or self.registry_poll_s <= 0:
+            raise ValueError("MODEL_VERSIONS_KEPT must be at least 1 and REGISTRY_POLL_S positive")
         if self.unacked_restore_interval_s < 1 or self.reaper_grace_s < 1:
             raise ValueError("UNACKED_RESTORE_INTERVAL_S and REAPER_GRACE_S must be at least 1")
         return self

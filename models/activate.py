@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from pathlib import Path
 
+from jobqueue.settings import Settings
+from models.commands import cli_store
 from models.kinds import KINDS
-from models.manifest import ArtifactRefused, Manifest, ModelStore
+from models.manifest import ArtifactRefused, Manifest
+from models.store import ModelStore
 
 
 class ActivationRefused(Exception):
@@ -50,20 +52,18 @@ def activate(
     return previous
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Command line: activate a version, or list a model's versions."""
-    from jobqueue.settings import Settings
-
+def main(argv: list[str] | None = None, settings: Settings | None = None) -> None:
+    """Command line: activate a version, or list a model's versions (the registry of DATABASE_URL)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name")
     parser.add_argument("version", nargs="?", help="omit to list the versions")
-    parser.add_argument("--model-dir", type=Path, default=None, help="defaults to MODEL_DIR")
     args = parser.parse_args(argv)
-    store = ModelStore(args.model_dir or Settings.from_env().model_dir)
+    store = cli_store(settings or Settings.from_env())
     try:
-        versions, active = store.versions(args.name), store.active_version(args.name)
+        snapshot = store.snapshot()
+        versions, active = snapshot.versions.get(args.name, []), snapshot.active_version(args.name)
         if not versions:
-            raise LookupError(f"no model named {args.name!r} in {store.root}")
+            raise LookupError(f"no model named {args.name!r} in the registry")
         if args.version is None:
             for version in versions:
                 print(f"{'*' if version == active else ' '} {version}")

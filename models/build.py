@@ -1,63 +1,102 @@
-"""Train every model that has no stored version yet (``python -m models.build``); idempotent."""
+"""Set the registry up (``python -m models.build``): migrate its database, then give every built-in model a version.
+
+Idempotent, and safe on any host at any time (``make models``, a release phase,
+a one-off container): a model that already has a version is left alone. A
+missing one is published from the seed folder when the image has one
+(``--seed-only`` made it at build time), else trained here.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import shutil
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from models.manifest import ModelStore
-
-
-def _train_interests(store: ModelStore) -> str:
-    from models.interests.train import train
-
-    return train(store).version
-
-
-def _train_credit(store: ModelStore) -> str:
-    from models.credit.train import train
-
-    return train(store).version
+from jobqueue.database import migrate
+from jobqueue.settings import Settings
+from models.commands import cli_store
+from models.manifest import ArtifactRefused, Manifest
+from models.seed import SeedFolder
+from models.store import ModelStore
 
 
-def _train_iris(store: ModelStore) -> str:
-    from models.iris.train import train
+def _train(module: str) -> Callable[[Any], str]:
+    def trainer(publisher: Any) -> str:
+        # Imported when needed: a registry that is already complete costs no scikit-learn import.
+        train = importlib.import_module(module).train
+        return str(train(publisher).version)
 
-    return train(store).version
+    return trainer
 
 
-# Model name -> how to train its first version. Import lazily: a store that is
-# already complete should not pay for importing scikit-learn.
-TRAINERS: dict[str, Callable[[ModelStore], str]] = {
-    "interests": _train_interests,
-    "credit": _train_credit,
-    "iris": _train_iris,
+# Model name -> how to train its first version (into a store or a seed folder alike).
+TRAINERS: dict[str, Callable[[Any], str]] = {
+    "interests": _train("models.interests.train"),
+    "credit": _train("models.credit.train"),
+    "iris": _train("models.iris.train"),
 }
 
 
-def build_missing(store: ModelStore) -> dict[str, str]:
-    """Train the models that have no version; return {name: version trained}."""
-    trained = {}
+def say(message: str) -> None:
+    """Progress on stderr, so a first `make run` does not sit silent while it trains."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def build_missing(store: ModelStore, seeds: SeedFolder | None = None) -> dict[str, str]:
+    """Publish or train each built-in model the registry has no version of; returns {name: how}."""
+    done = {}
+    present = set(store.names())
     for name, trainer in TRAINERS.items():
-        if not store.versions(name):
-            trained[name] = trainer(store)
-    return trained
+        if name in present:
+            continue
+        seed = seeds.seed(name) if seeds else None
+        if seed is not None:
+            done[name] = f"published {_publish_seed(store, seed.directory, name)} from {seed.directory}"
+            continue
+        say(f"training {name}…")
+        started = time.monotonic()
+        done[name] = f"trained {trainer(store)} in {time.monotonic() - started:.1f} s"
+        say(f"{name}: {done[name]}")
+    return done
 
 
-def main(argv: list[str] | None = None) -> None:
+def _publish_seed(store: ModelStore, folder: Path, name: str) -> str:
+    """Publish a copy of a seed (the image's folder stays as it is) once its files match its manifest."""
+    with store.staging(name) as staged:
+        shutil.copytree(folder, staged, dirs_exist_ok=True)
+        draft = Manifest.read(staged)
+        if draft.name != name:
+            raise ArtifactRefused(f"the seed folder of {name} holds {draft.name}")
+        draft.verify()
+        return store.publish(draft, activate=True).version
+
+
+def main(argv: list[str] | None = None, settings: Settings | None = None) -> None:
     """Command line entry point."""
-    from jobqueue.settings import Settings
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model-dir", type=Path, default=None, help="defaults to MODEL_DIR")
+    parser.add_argument(
+        "--seed-only",
+        action="store_true",
+        help="train every built-in model into MODEL_SEED_DIR, with no database (image builds)",
+    )
     args = parser.parse_args(argv)
-    store = ModelStore(args.model_dir or Settings.from_env().model_dir)
-    trained = build_missing(store)
-    for name, version in trained.items():
-        print(f"trained {name} {version} into {store.root / name / version}")
-    if not trained:
-        print(f"all models present in {store.root}")
+    settings = settings or Settings.from_env()
+    if args.seed_only:
+        for name, trainer in TRAINERS.items():
+            say(f"training {name} into {settings.model_seed_dir}…")
+            trainer(SeedFolder(settings.model_seed_dir))
+        return
+    migrate(settings)
+    done = build_missing(cli_store(settings), SeedFolder(settings.model_seed_dir))
+    for name, how in done.items():
+        print(f"{name}: {how}")
+    if not done:
+        print("every built-in model has a version in the registry")
 
 
 if __name__ == "__main__":

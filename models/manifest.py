@@ -1,20 +1,17 @@
 """Model manifests: what a stored artifact is, where it lives, and whether it may be loaded.
 
-Layout: ``<model_dir>/<name>/<version>/manifest.json`` beside the artifact, and
-``<model_dir>/<name>/ACTIVE`` naming the version that serves new jobs. This
-module is stdlib-only so the web process can describe models without importing
-scikit-learn.
+A version is a folder holding ``manifest.json`` beside its artifact and data
+files: in the registry's database every host shares (``models.registry_db``),
+and copied into each host's cache (``models.cache``). This module is
+stdlib-only so the web process can describe models without scikit-learn.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
-import os
 import platform
 import re
-import tempfile
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -73,6 +70,14 @@ class Manifest:
         """Parse ``directory/manifest.json``; raises ArtifactRefused if malformed."""
         try:
             raw = json.loads((directory / MANIFEST_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ArtifactRefused(f"unreadable manifest in {directory.name}: {exc}") from exc
+        return cls.from_json(raw, directory)
+
+    @classmethod
+    def from_json(cls, raw: Any, directory: Path) -> "Manifest":
+        """A manifest from its JSON, its files in ``directory``; raises ArtifactRefused if malformed."""
+        try:
             manifest = cls(
                 name=raw["name"],
                 version=raw["version"],
@@ -86,8 +91,8 @@ class Manifest:
                 details=dict(raw.get("details", {})),
                 directory=directory,
             )
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ArtifactRefused(f"unreadable manifest in {directory.name}: {exc}") from exc
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ArtifactRefused(f"malformed manifest for {directory.name}: {exc}") from exc
         if Path(manifest.artifact).name != manifest.artifact:
             raise ArtifactRefused(f"{manifest.name} {manifest.version}: artifact must be a plain file name")
         files = manifest.details.get("files", {})
@@ -175,102 +180,8 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-class ModelStore:
-    """The trusted folder of model versions; every path it returns is inside it."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root).resolve()
-
-    def _model_dir(self, name: str) -> Path:
-        if not NAME_RE.match(name):
-            raise ArtifactRefused(f"invalid model name {name!r}")
-        return self.root / name
-
-    def version_dir(self, name: str, version: str) -> Path:
-        if not VERSION_RE.match(version):
-            raise ArtifactRefused(f"invalid model version {version!r}")
-        path = (self._model_dir(name) / version).resolve()
-        if self.root not in path.parents:
-            raise ArtifactRefused(f"{name} {version} is outside the model store")
-        return path
-
-    def names(self) -> list[str]:
-        """Models that have at least one version."""
-        if not self.root.is_dir():
-            return []
-        return sorted(
-            p.name for p in self.root.iterdir() if p.is_dir() and NAME_RE.match(p.name) and self.versions(p.name)
-        )
-
-    def versions(self, name: str) -> list[str]:
-        """Versions of a model, oldest first."""
-        base = self._model_dir(name)
-        if not base.is_dir():
-            return []
-        found = [p.name for p in base.iterdir() if VERSION_RE.match(p.name) and (p / MANIFEST_FILE).is_file()]
-        return sorted(found, key=_version_sort_key)
-
-    def active_version(self, name: str) -> str | None:
-        """The version serving new jobs: the ACTIVE file, else the newest."""
-        versions = self.versions(name)
-        try:
-            chosen = (self._model_dir(name) / ACTIVE_FILE).read_text(encoding="utf-8").strip()
-        except OSError:
-            chosen = ""
-        if chosen in versions:
-            return chosen
-        return versions[-1] if versions else None
-
-    def manifest(self, name: str, version: str | None = None) -> Manifest:
-        """The manifest of a version (the active one by default)."""
-        version = version or self.active_version(name)
-        if version is None:
-            raise ArtifactRefused(f"model {name!r} has no trained version")
-        directory = self.version_dir(name, version)
-        manifest = Manifest.read(directory)
-        if (manifest.name, manifest.version) != (name, version):
-            raise ArtifactRefused(f"{directory} holds a manifest for {manifest.name} {manifest.version}")
-        return manifest
-
-    def activate(self, name: str, version: str) -> None:
-        """Point new jobs at ``version``; atomic so readers never see a partial file."""
-        if version not in self.versions(name):
-            raise ArtifactRefused(f"model {name!r} has no version {version!r}")
-        _atomic_write(self._model_dir(name) / ACTIVE_FILE, version + "\n")
-
-    def new_version(self, name: str, today: dt.date | None = None) -> tuple[str, Path]:
-        """Allocate a fresh version id of the form YYYY-MM-DD.N and create its empty folder.
-
-        mkdir is the lock: a folder still being written has no manifest yet, so
-        two trainers publishing at once (a training job and the CLI) would both
-        pick the same N without it; the loser takes the next number.
-        """
-        today = today or dt.datetime.now(dt.UTC).date()
-        n = 1
-        while True:
-            version = f"{today.isoformat()}.{n}"
-            directory = self.version_dir(name, version)
-            try:
-                directory.mkdir(parents=True)
-            except FileExistsError:
-                n += 1
-                continue
-            return version, directory
-
-    def write_manifest(self, manifest: Manifest) -> None:
-        """Write manifest.json last, so a version only appears once its artifact is complete."""
-        _atomic_write(manifest.directory / MANIFEST_FILE, json.dumps(manifest.to_json(), indent=2) + "\n")
-
-
-def _version_sort_key(version: str) -> list[tuple[int, int, str]]:
+def version_sort_key(version: str) -> list[tuple[int, int, str]]:
+    """Orders version ids oldest first."""
     # Numeric parts compare as numbers ("2026-11-23.10" after ".9"); the tag
     # keeps int and str parts from ever being compared with each other.
     return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"[.-]", version)]
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)

@@ -1,4 +1,4 @@
-"""Registering a trained estimator as a new version of the store: artifact, hash, manifest, then ACTIVE.
+"""Registering a trained estimator as a new version: artifact and manifest staged here, then published.
 
 Publishing is every trainer's last step, so it reports that step's progress.
 """
@@ -12,7 +12,8 @@ from typing import Any
 
 import joblib
 
-from models.manifest import Manifest, ModelStore, file_sha256, framework_versions
+from models.manifest import Manifest, file_sha256, framework_versions
+from models.store import ModelStore
 from models.training import PUBLISHED, TRAIN_STEPS, Progress, no_progress
 
 ARTIFACT = "model.joblib"
@@ -20,8 +21,8 @@ ARTIFACT = "model.joblib"
 
 def publish(
     store: ModelStore,
+    staged: Path,
     name: str,
-    version: str,
     kind: str,
     estimator: Any,
     tasks: Sequence[str],
@@ -30,29 +31,23 @@ def publish(
     activate: bool,
     progress: Progress = no_progress,
 ) -> Manifest:
-    """Write the artifact into the version folder (made by ``store.new_version``), then its manifest.
-
-    The manifest is written last, so a half-written version never appears;
-    files a trainer pinned in ``details["files"]`` must already be in the folder.
-    """
-    directory: Path = store.version_dir(name, version)
-    joblib.dump(estimator, directory / ARTIFACT)
-    manifest = Manifest(
+    """Write the artifact into ``staged`` (from ``store.staging``), where the trainer put any data files
+    pinned in ``details["files"]``, and publish the version; the registry gives it its id."""
+    joblib.dump(estimator, staged / ARTIFACT)
+    draft = Manifest(
         name=name,
-        version=version,
+        version="",
         kind=kind,
         artifact=ARTIFACT,
-        sha256=file_sha256(directory / ARTIFACT),
+        sha256=file_sha256(staged / ARTIFACT),
         framework=framework_versions(),
         created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         tasks=tuple(tasks),
         metrics=metrics,
         details=details,
-        directory=directory,
+        directory=staged,
     )
-    store.write_manifest(manifest)
-    if activate:
-        store.activate(name, version)
+    manifest = store.publish(draft, activate)
     progress(PUBLISHED, TRAIN_STEPS)
     return manifest
 
@@ -68,6 +63,6 @@ def publish_new(
     activate: bool,
     progress: Progress = no_progress,
 ) -> Manifest:
-    """``publish`` into a freshly allocated version, for trainers with nothing else to write beside it."""
-    version, _ = store.new_version(name)
-    return publish(store, name, version, kind, estimator, tasks, metrics, details, activate, progress)
+    """``publish`` from a fresh staging folder, for trainers with nothing else to write beside the artifact."""
+    with store.staging(name) as staged:
+        return publish(store, staged, name, kind, estimator, tasks, metrics, details, activate, progress)

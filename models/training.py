@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from models.manifest import ModelStore
 
 Progress = Callable[[int, int], None]
 TRAIN_STEPS = 3
@@ -59,17 +56,12 @@ class TrainResult(BaseModel):
 
 
 def trainer_parser(description: str, name: str | None) -> argparse.ArgumentParser:
-    """A trainer's command line with the options they all share; ``name=None`` makes --name required."""
+    """A trainer's command line with the options they all share; ``name=None`` makes --name required.
+
+    Where the version goes comes from the settings (DATABASE_URL, MODEL_DIR), as for every process.
+    """
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--name", default=name, required=name is None, help="the model's name in the service")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--model-dir", type=Path, default=None, help="defaults to MODEL_DIR")
     parser.add_argument("--no-activate", action="store_true", help="register without serving it")
     return parser
-
-
-def cli_store(args: argparse.Namespace) -> ModelStore:
-    """The store a trainer's command line writes into: --model-dir, else MODEL_DIR."""
-    from jobqueue.settings import Settings
-
-    return ModelStore(args.model_dir or Settings.from_env().model_dir)

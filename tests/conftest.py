@@ -18,8 +18,7 @@ from jobqueue.settings import Settings
 from models.credit.train import train as train_credit
 from models.interests.train import train
 from models.iris.train import train as train_iris
-from models.manifest import ModelStore
-from tests.support.data import API_KEYS, CALLBACK_SECRET, CREDIT_CUSTOMERS, SCREENSHOTS
+from tests.support.data import API_KEYS, CALLBACK_SECRET, CREDIT_CUSTOMERS, SCREENSHOTS, registry_settings, store_at
 from tests.support.processes import WebProcess, WorkerProcess
 from tools.redis_server import RedisServer
 from web import waiting
@@ -50,11 +49,12 @@ def redis_server() -> Iterator[RedisServer]:
 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A model store holding small interests, credit and iris models trained for this session."""
+    """Where this session's registry lives (SQLite file and cache): small interests, credit and iris models."""
     root = tmp_path_factory.mktemp("models")
-    train(ModelStore(root), n_users=800, seed=0)
-    train_credit(ModelStore(root), n_customers=CREDIT_CUSTOMERS, seed=0, max_iter=60)
-    train_iris(ModelStore(root), estimator="logreg", seed=0)
+    store = store_at(root)
+    train(store, n_users=800, seed=0)
+    train_credit(store, n_customers=CREDIT_CUSTOMERS, seed=0, max_iter=60)
+    train_iris(store, estimator="logreg", seed=0)
     return root
 
 
@@ -62,20 +62,22 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def settings(redis_server: RedisServer, model_dir: Path) -> Settings:
     # Callbacks go to receivers the tests run on loopback, and are retried within a second.
     # Two heavy pool processes, so an explanation and a callback delivery run side by side.
-    return Settings(
-        redis_url=redis_server.url,
-        model_dir=model_dir,
-        job_ttl_s=3600,
-        fast_time_limit_s=30,
-        heavy_time_limit_s=60,
-        visibility_timeout_s=120,
-        callback_secret=CALLBACK_SECRET,
-        callback_allow_loopback=True,
-        callback_timeout_s=2,
-        callback_max_attempts=3,
-        callback_backoff_s=0.2,
-        callback_backoff_max_s=1,
-        heavy_concurrency=2,
+    return registry_settings(
+        Settings(
+            redis_url=redis_server.url,
+            job_ttl_s=3600,
+            fast_time_limit_s=30,
+            heavy_time_limit_s=60,
+            visibility_timeout_s=120,
+            callback_secret=CALLBACK_SECRET,
+            callback_allow_loopback=True,
+            callback_timeout_s=2,
+            callback_max_attempts=3,
+            callback_backoff_s=0.2,
+            callback_backoff_max_s=1,
+            heavy_concurrency=2,
+        ),
+        model_dir,
     )
 
 

@@ -23,12 +23,15 @@ ROOT = Path(__file__).resolve().parent.parent
 REDIS_DIR = ROOT / "var" / "redis"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 OPTIONAL_PROCESSES = ("flower",)
+# Heroku's one-off step at each deploy; `make run` has done its work already (`make models`).
+RELEASE_PROCESS = "release"
 
 
 def procfile_processes() -> list[str]:
-    """The process names of the Procfile, in its order."""
+    """The long-running process names of the Procfile, in its order."""
     lines = (ROOT / "Procfile").read_text().splitlines()
-    return [line.split(":", 1)[0] for line in lines if line.strip() and not line.startswith("#")]
+    names = [line.split(":", 1)[0] for line in lines if line.strip() and not line.startswith("#")]
+    return [name for name in names if name != RELEASE_PROCESS]
 
 
 def chosen_processes(argv: list[str]) -> list[str]:

@@ -54,13 +54,7 @@ def set_active_version(name: str) -> Response:
         raise ApiError(404, "unknown_model_version", f"{exc}; GET /models/{name} lists them") from exc
     except ActivationRefused as exc:
         raise ApiError(409, "version_unavailable", f"{exc}; it stays inactive") from exc
-    except OSError as exc:
-        log.error("cannot write the active version of %s: %s", name, exc)
-        raise ApiError(
-            503,
-            "model_store_unwritable",
-            "the model store cannot be written; nothing changed",
-            headers={"Retry-After": "60"},
-        ) from exc
+    # This process sees the change at once; every other one within REGISTRY_POLL_S.
+    catalog.refresh()
     log.warning("model %s: version %s now serves new jobs (was %s)", name, wanted.version, previous)
     return jsonify({**catalog.describe(name), "previous_version": previous})

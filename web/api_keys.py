@@ -18,6 +18,10 @@ CLIENT, ADMIN = "client", "admin"
 ROLES = (CLIENT, ADMIN)
 TENANT_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 MIN_SECRET_LENGTH = 16
+# A secret with no role and tenant is an admin key of this tenant; it must be long, so that a
+# role:tenant:secret entry missing its colons by mistake is refused rather than made an admin.
+MIN_BARE_SECRET_LENGTH = 32
+DEFAULT_TENANT = "default"
 
 
 @dataclass(frozen=True)
@@ -32,15 +36,23 @@ def _digest(secret: str) -> bytes:
 
 
 def parse_api_keys(raw: str) -> tuple[ApiKey, ...]:
-    """``role:tenant:secret,...`` -> keys; ValueError (naming the entry, never the secret) if malformed."""
+    """``role:tenant:secret,...`` -> keys; ValueError (naming the entry, never the secret) if malformed.
+
+    An entry that is a long secret alone (what Heroku's app.json generator
+    makes) is an admin key of the tenant ``default``.
+    """
     keys = []
     for number, entry in enumerate((e.strip() for e in raw.split(",") if e.strip()), start=1):
+        if ":" not in entry and len(entry) >= MIN_BARE_SECRET_LENGTH:
+            keys.append(ApiKey(ADMIN, DEFAULT_TENANT, _digest(entry)))
+            continue
         role, _, rest = entry.partition(":")
         tenant, _, secret = rest.partition(":")
         if role not in ROLES or not TENANT_RE.match(tenant) or len(secret) < MIN_SECRET_LENGTH:
             raise ValueError(
                 f"API_KEYS entry {number} must be role:tenant:secret with role client or admin, "
-                f"a tenant of [A-Za-z0-9_.-] and a secret of at least {MIN_SECRET_LENGTH} characters"
+                f"a tenant of [A-Za-z0-9_.-] and a secret of at least {MIN_SECRET_LENGTH} characters, "
+                f"or an admin secret alone of at least {MIN_BARE_SECRET_LENGTH} characters"
             )
         keys.append(ApiKey(role, tenant, _digest(secret)))
     return tuple(keys)

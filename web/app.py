@@ -9,7 +9,7 @@ from jobqueue.connections import create_redis
 from jobqueue.logs import configure_logging
 from jobqueue.settings import Settings
 from jobqueue.store import JobStore
-from models.manifest import ModelStore
+from models.store import ModelStore
 from web import admin, auth, customers, health, jobs, metrics, models_api, openapi, page
 from web.catalog import ModelCatalog
 from web.cors import enable_cors
@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     client = create_redis(settings)
     job_store = JobStore.for_settings(client, settings)
     celery = create_celery_client(settings)
-    catalog = ModelCatalog(ModelStore(settings.model_dir))
+    catalog = ModelCatalog(ModelStore.for_settings(settings), settings.registry_poll_s)
     app.extensions.update(
         redis=client,
         jobs=job_store,

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 import redis
+import sqlalchemy as sa
 from flask import Flask, Response, jsonify
 from kombu.exceptions import OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -95,6 +96,18 @@ def register_error_handlers(app: Flask) -> None:
         log.warning("redis unavailable: %s", exc)
         error = broker_unavailable(app.config["SETTINGS"].retry_after_s)
         return error_response(error.status, error.type, error.message, headers=error.headers)
+
+    @app.errorhandler(sa.exc.OperationalError)
+    @app.errorhandler(sa.exc.InterfaceError)
+    def _registry_down(exc: Exception) -> Response:
+        log.warning("model registry unavailable: %s", type(exc).__name__)
+        retry = str(app.config["SETTINGS"].retry_after_s)
+        return error_response(
+            503,
+            "registry_unavailable",
+            "the model registry cannot be reached; nothing was changed or accepted, retry later",
+            headers={"Retry-After": retry},
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

@@ -29,7 +29,7 @@ def readiness_checks() -> dict[str, Any]:
         checks["broker"] = {"ok": True}
     except redis.RedisError as exc:
         checks["broker"] = {"ok": False, "message": f"redis unreachable: {exc}"}
-    models = {name: catalog.describe(name) for name in catalog.store.names()}
+    models = {name: catalog.describe(name) for name in catalog.names()}
     unavailable = sorted(name for name, m in models.items() if not m["available"])
     checks["models"] = {
         # One refused artifact must not take the instance out of rotation: the

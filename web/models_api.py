@@ -11,7 +11,7 @@ bp = Blueprint("models", __name__)
 def list_models() -> Response:
     """Every model with its active version, tasks, availability and training metrics."""
     catalog = current_app.extensions["catalog"]
-    return jsonify({"models": [catalog.describe(name) for name in catalog.store.names()]})
+    return jsonify({"models": [catalog.describe(name) for name in catalog.names()]})
 
 
 @bp.get("/models/<name>")

@@ -81,7 +81,7 @@ def run_batch(runtime: Runtime, job_ids: Sequence[str]) -> dict[str, bool]:
 def _score(runtime: Runtime, name: str, version: str, members: list[Member]) -> list[Outcome]:
     """One model call for every record of ``members``; on failure, isolate the job that caused it."""
     try:
-        model = runtime.registry.get(name, version)
+        model = runtime.models.get(name, version)
         predictor = handlers.PREDICTORS.get(model.manifest.kind)
         if predictor is None or any(start.task != "predict" for _, start in members):
             raise JobError(

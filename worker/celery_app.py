@@ -10,6 +10,7 @@ from __future__ import annotations
 from jobqueue import contract
 from jobqueue.celery_client import configure_client
 from jobqueue.settings import Settings
+from worker.cache_sweep import CacheSweep
 from worker.heartbeat import QueueHeartbeat
 from worker.kombu_transport import transport_for
 from worker.reaper import ReaperStep
@@ -55,7 +56,7 @@ def create_celery(settings: Settings) -> WorkerApp:
         worker_send_task_events=False,
         task_send_sent_event=False,
     )
-    app.steps["consumer"].update({QueueHeartbeat, DrainOnShutdown, ReaperStep})
+    app.steps["consumer"].update({QueueHeartbeat, DrainOnShutdown, ReaperStep, CacheSweep})
     return app
 
 

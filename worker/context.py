@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jobqueue import contract
-from models.registry import LoadedModel
+from models.loader import LoadedModel
 from worker.runtime import Runtime
 
 

@@ -8,13 +8,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from jobqueue import contract
+from models.commands import prune_after_publish
 from models.credit import predict as credit_predict
 from models.credit.schema import KIND as CREDIT
 from models.interests import predict as interests_predict
 from models.interests.schema import KIND as INTERESTS
 from models.iris.schema import KIND as IRIS
+from models.loader import LoadedModel
 from models.manifest import Manifest
-from models.registry import LoadedModel
 from models.tabular import predict as tabular_predict
 from models.tabular.schema import KIND as TABULAR
 from worker import chunked
@@ -106,8 +107,10 @@ def _training(module: str) -> Handler:
             if done < total and job.canceled():
                 raise JobCanceled()
 
-        store = job.runtime.registry.store
+        store = job.runtime.models.store
         manifest: Manifest = train(store, name=job.model.manifest.name, progress=progress, **job.params)
+        # Each training bounds the history: older versions leave the registry, unless a job still pins them.
+        prune_after_publish(store, job.runtime.settings, job.runtime.redis)
         return [
             {
                 "version": manifest.version,

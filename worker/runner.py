@@ -40,7 +40,7 @@ def run_job(runtime: Runtime, job_id: str, worker: str = "") -> str:
     started = time.perf_counter()
     status, result, error = contract.FAILED, None, None
     try:
-        model = runtime.registry.get(outcome.model, outcome.model_version)
+        model = runtime.models.get(outcome.model, outcome.model_version)
         handler = handlers.resolve(model.manifest.kind, outcome.task)
         request = outcome.request or {}
         context = JobContext(runtime, job_id, model, request["records"], request.get("params", {}), worker)

@@ -1,4 +1,4 @@
-"""A worker process's resources (Redis, job store, model registry, callback sender), created once per process."""
+"""A worker process's resources (Redis, job store, models, callback sender), created once per process."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from jobqueue.celery_client import send_callback
 from jobqueue.connections import create_redis
 from jobqueue.settings import Settings
 from jobqueue.store import JobStore
-from models.manifest import ModelStore
-from models.registry import Registry
+from models.loader import ModelLoader
+from models.store import ModelStore
 from worker.callback_delivery import CallbackSender
 
 
@@ -27,7 +27,7 @@ class Runtime:
     settings: Settings
     redis: redis.Redis
     jobs: JobStore
-    registry: Registry
+    models: ModelLoader
     callbacks: CallbackSender
     # Told the id of every job this process finished whose callback is due (queues its delivery).
     callback_due: Callable[[str], None]
@@ -41,7 +41,7 @@ class Runtime:
             settings=settings,
             redis=client,
             jobs=jobs,
-            registry=Registry(ModelStore(settings.model_dir), settings.model_versions_cached),
+            models=ModelLoader(ModelStore.for_settings(settings), settings.model_versions_cached),
             callbacks=CallbackSender(settings, jobs),
             callback_due=callback_due,
         )

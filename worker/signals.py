@@ -9,7 +9,7 @@ from celery import current_app
 from celery.signals import setup_logging, worker_process_init
 
 from jobqueue.logs import configure_logging
-from models.manifest import ArtifactRefused, ModelStore
+from models.manifest import ArtifactRefused
 from worker.runtime import runtime_for
 
 log = logging.getLogger(__name__)
@@ -32,10 +32,11 @@ def warm_models(**_: Any) -> None:
     runtime = runtime_for(current_app)
     if not runtime.settings.warm_models:
         return
-    store: ModelStore = runtime.registry.store
-    for name in store.names():
+    snapshot = runtime.models.store.snapshot()
+    for name in snapshot.names():
+        version = snapshot.active_version(name)
         try:
-            loaded = runtime.registry.get(name)
+            loaded = runtime.models.get(name, version)
             log.info("loaded %s %s", name, loaded.manifest.version)
         except ArtifactRefused as exc:
             log.error("model %s is unavailable: %s", name, exc)

@@ -20,7 +20,7 @@ from scipy.special import expit
 
 from models.credit import customers
 from models.credit.predict import customer_frame, frame_for, log_odds
-from models.registry import LoadedModel
+from models.loader import LoadedModel
 
 
 class CreditExplainer:

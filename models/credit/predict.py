@@ -10,7 +10,7 @@ import pandas as pd
 from scipy.special import expit
 
 from models.credit import customers
-from models.registry import LoadedModel
+from models.loader import LoadedModel
 
 
 class UnknownCustomer(LookupError):

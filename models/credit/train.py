@@ -22,13 +22,16 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
+from jobqueue.settings import Settings
+from models.commands import cli_store, prune_after_publish
 from models.credit import customers, dataset
 from models.credit.features import describe_features, load_csv
 from models.credit.predict import prepare
 from models.credit.schema import KIND, MAX_SAMPLE_SIZE
-from models.manifest import Manifest, ModelStore, file_sha256, pin_file
+from models.manifest import Manifest, file_sha256, pin_file
 from models.publish import publish
-from models.training import DATA_READY, FITTED, TRAIN_STEPS, Progress, cli_store, no_progress, trainer_parser
+from models.store import ModelStore
+from models.training import DATA_READY, FITTED, TRAIN_STEPS, Progress, no_progress, trainer_parser
 
 # The business cost behind the recommended threshold: lending to a customer who
 # then defaults loses about ten times what refusing a good customer does.
@@ -114,47 +117,49 @@ def train(
     progress(DATA_READY, TRAIN_STEPS)
     pipeline, metrics = fit(df, features, target, seed=seed, max_iter=max_iter)
     progress(FITTED, TRAIN_STEPS)
-    version, directory = store.new_version(name)
-    # The target is training data, not something a dashboard should show: customers get features only.
-    prepared = prepare(df, features)
-    columns = [df[id_column].tolist()] + [prepared[f["name"]].tolist() for f in features]
-    customers.write(
-        directory / customers.FILENAME,
-        id_column,
-        [(f["name"], f["type"]) for f in features],
-        zip(*columns, strict=True),
-    )
-    source = (
-        f"{data.name} (sha256 {file_sha256(data)[:12]}…)"
-        if data is not None
-        else f"synthetic applications (models.credit.dataset, seed {seed})"
-    )
-    details = {
-        "id_column": id_column,
-        "target": target,
-        "features": features,
-        "training_data": source,
-        "estimator": f"HistGradientBoostingClassifier(max_iter={max_iter}, max_leaf_nodes=8) on imputed, "
-        "one-hot encoded features",
-        "threshold_cost": {"missed_default": COST_MISSED_DEFAULT, "refused_good_customer": COST_REFUSED_GOOD},
-        "explain": {"output": "log-odds of default", "max_sample_size": MAX_SAMPLE_SIZE},
-        "files": {"customers": pin_file(directory, customers.FILENAME)},
-    }
-    # A training job regenerates the synthetic table; a lender's CSV is retrained only by this command.
-    tasks = ("predict", "explain") if data is not None else ("predict", "explain", "train")
-    return publish(store, name, version, KIND, pipeline, tasks, metrics, details, activate, progress)
+    with store.staging(name) as directory:
+        # The target is training data, not something a dashboard should show: customers get features only.
+        prepared = prepare(df, features)
+        columns = [df[id_column].tolist()] + [prepared[f["name"]].tolist() for f in features]
+        customers.write(
+            directory / customers.FILENAME,
+            id_column,
+            [(f["name"], f["type"]) for f in features],
+            zip(*columns, strict=True),
+        )
+        source = (
+            f"{data.name} (sha256 {file_sha256(data)[:12]}…)"
+            if data is not None
+            else f"synthetic applications (models.credit.dataset, seed {seed})"
+        )
+        details = {
+            "id_column": id_column,
+            "target": target,
+            "features": features,
+            "training_data": source,
+            "estimator": f"HistGradientBoostingClassifier(max_iter={max_iter}, max_leaf_nodes=8) on imputed, "
+            "one-hot encoded features",
+            "threshold_cost": {"missed_default": COST_MISSED_DEFAULT, "refused_good_customer": COST_REFUSED_GOOD},
+            "explain": {"output": "log-odds of default", "max_sample_size": MAX_SAMPLE_SIZE},
+            "files": {"customers": pin_file(directory, customers.FILENAME)},
+        }
+        # A training job regenerates the synthetic table; a lender's CSV is retrained only by this command.
+        tasks = ("predict", "explain") if data is not None else ("predict", "explain", "train")
+        return publish(store, directory, name, KIND, pipeline, tasks, metrics, details, activate, progress)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, settings: Settings | None = None) -> None:
     """Command line: train a new version of the credit model."""
     parser = trainer_parser(__doc__.splitlines()[0], "credit")
     parser.add_argument("--data", type=Path, default=None, help="a CSV of applications (default: synthetic)")
     parser.add_argument("--customers", type=int, default=30_000, help="synthetic table size")
     parser.add_argument("--iterations", type=int, default=300, help="boosting iterations")
     args = parser.parse_args(argv)
+    settings = settings or Settings.from_env()
+    store = cli_store(settings)
     try:
         manifest = train(
-            cli_store(args),
+            store,
             name=args.name,
             data=args.data,
             n_customers=args.customers,
@@ -165,6 +170,8 @@ def main(argv: list[str] | None = None) -> None:
     except (ValueError, OSError) as exc:
         parser.error(str(exc))
     print(f"trained {manifest.name} {manifest.version}: {manifest.metrics}")
+    for removed in prune_after_publish(store, settings):
+        print(f"removed {removed} (beyond the newest {settings.model_versions_kept})")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from slugify import slugify
 
 from models.interests.schema import normalize_interest
 from models.interests.weights import cluster_weights
-from models.registry import LoadedModel
+from models.loader import LoadedModel
 
 
 def vectorize(records: list[dict[str, Any]], vocabulary: list[str]) -> tuple[np.ndarray, list[list[str]]]:

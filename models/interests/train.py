@@ -13,11 +13,14 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import Normalizer
 
+from jobqueue.settings import Settings
+from models.commands import cli_store, prune_after_publish
 from models.interests import dataset
 from models.interests.schema import KIND
-from models.manifest import Manifest, ModelStore
+from models.manifest import Manifest
 from models.publish import publish_new
-from models.training import DATA_READY, FITTED, TRAIN_STEPS, Progress, cli_store, no_progress, trainer_parser
+from models.store import ModelStore
+from models.training import DATA_READY, FITTED, TRAIN_STEPS, Progress, no_progress, trainer_parser
 
 TOP_TERMS = 5
 
@@ -73,14 +76,16 @@ def train(
     return publish_new(store, name, KIND, pipeline, ("predict", "train"), metrics, details, activate, progress)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, settings: Settings | None = None) -> None:
     """Command line: train a new version of the interests model."""
     parser = trainer_parser(__doc__.splitlines()[0], "interests")
     parser.add_argument("--users", type=int, default=3000)
     parser.add_argument("--clusters", type=int, default=4)
     args = parser.parse_args(argv)
+    settings = settings or Settings.from_env()
+    store = cli_store(settings)
     manifest = train(
-        cli_store(args),
+        store,
         name=args.name,
         n_users=args.users,
         n_clusters=args.clusters,
@@ -88,6 +93,8 @@ def main(argv: list[str] | None = None) -> None:
         activate=not args.no_activate,
     )
     print(f"trained {manifest.name} {manifest.version}: {manifest.metrics}")
+    for removed in prune_after_publish(store, settings):
+        print(f"removed {removed} (beyond the newest {settings.model_versions_kept})")
 
 
 if __name__ == "__main__":

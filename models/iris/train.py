@@ -10,12 +10,15 @@ import typing
 
 from sklearn.datasets import load_iris
 
+from jobqueue.settings import Settings
+from models.commands import cli_store, prune_after_publish
 from models.iris.schema import FEATURES, KIND
-from models.manifest import Manifest, ModelStore
+from models.manifest import Manifest
 from models.publish import publish_new
+from models.store import ModelStore
 from models.tabular.fit import describe_features, fit_classifier
 from models.tabular.schema import Estimator
-from models.training import DATA_READY, FITTED, TRAIN_STEPS, Progress, cli_store, no_progress, trainer_parser
+from models.training import DATA_READY, FITTED, TRAIN_STEPS, Progress, no_progress, trainer_parser
 
 
 def train(
@@ -44,15 +47,17 @@ def train(
     return publish_new(store, name, KIND, pipeline, ("predict", "train"), metrics, details, activate, progress)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, settings: Settings | None = None) -> None:
     """Command line: train a new version of the iris classifier."""
     parser = trainer_parser(__doc__.splitlines()[0], "iris")
     parser.add_argument("--estimator", choices=typing.get_args(Estimator), default="svm")
     args = parser.parse_args(argv)
-    manifest = train(
-        cli_store(args), name=args.name, estimator=args.estimator, seed=args.seed, activate=not args.no_activate
-    )
+    settings = settings or Settings.from_env()
+    store = cli_store(settings)
+    manifest = train(store, name=args.name, estimator=args.estimator, seed=args.seed, activate=not args.no_activate)
     print(f"trained {manifest.name} {manifest.version}: {manifest.metrics}")
+    for removed in prune_after_publish(store, settings):
+        print(f"removed {removed} (beyond the newest {settings.model_versions_kept})")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from models.registry import LoadedModel
+from models.loader import LoadedModel
 
 
 def classify(model: LoadedModel, records: list[dict[str, Any]]) -> list[tuple[str, dict[str, float]]]:

@@ -17,11 +17,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.manifest import NAME_RE, Manifest, ModelStore, file_sha256
+from jobqueue.settings import Settings
+from models.commands import cli_store, prune_after_publish
+from models.manifest import NAME_RE, Manifest, file_sha256
 from models.publish import publish_new
+from models.store import ModelStore
 from models.tabular.fit import describe_features, fit_classifier
 from models.tabular.schema import FEATURE_NAME_RE, KIND, MAX_FEATURES, Estimator
-from models.training import DATA_READY, FITTED, TRAIN_STEPS, Progress, cli_store, no_progress, trainer_parser
+from models.training import DATA_READY, FITTED, TRAIN_STEPS, Progress, no_progress, trainer_parser
 
 
 def read_table(path: Path, target: str, drop: Sequence[str] = ()) -> tuple[pd.DataFrame, np.ndarray]:
@@ -85,7 +88,7 @@ def train(
     return publish_new(store, name, KIND, pipeline, ("predict",), metrics, details, activate, progress)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, settings: Settings | None = None) -> None:
     """Command line entry point."""
     parser = trainer_parser(__doc__.splitlines()[0], None)
     parser.add_argument("--data", type=Path, required=True, help="the CSV, with a header row")
@@ -99,9 +102,11 @@ def main(argv: list[str] | None = None) -> None:
         help="a column that is not a feature (an id, a date); repeatable",
     )
     args = parser.parse_args(argv)
+    settings = settings or Settings.from_env()
+    store = cli_store(settings)
     try:
         manifest = train(
-            cli_store(args),
+            store,
             args.name,
             args.data,
             args.target,
@@ -117,6 +122,8 @@ def main(argv: list[str] | None = None) -> None:
         f"cv {manifest.details['cv']['scoring']} {manifest.details['cv']['best_score']})"
     )
     print(f"held-out scores: {manifest.metrics}")
+    for removed in prune_after_publish(store, settings):
+        print(f"removed {removed} (beyond the newest {settings.model_versions_kept})")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 
 from jobqueue.settings import Settings
 from tests.faults.ledger import Ledger, Outcome
+from tests.support.data import registry_settings
 from tests.support.processes import WorkerProcess
 from tools.redis_server import RedisServer
 from web.app import create_app
@@ -63,7 +64,7 @@ def redis_aof(tmp_path: Path) -> Iterator[RedisServer]:
 
 @pytest.fixture
 def fault_settings(redis_aof: RedisServer, model_dir: Path) -> Settings:
-    return Settings(redis_url=redis_aof.url, model_dir=model_dir, **FAULT_TIMINGS)
+    return registry_settings(Settings(redis_url=redis_aof.url, **FAULT_TIMINGS), model_dir)
 
 
 @pytest.fixture

@@ -10,14 +10,14 @@ import pytest
 
 from models.credit import customers, dataset, predict
 from models.credit.train import main as train_main
-from models.manifest import ArtifactRefused, ModelStore, file_sha256
-from models.registry import LoadedModel, Registry
-from tests.support.data import CREDIT_CUSTOMERS
+from models.loader import LoadedModel, ModelLoader
+from models.manifest import ArtifactRefused, file_sha256
+from tests.support.data import CREDIT_CUSTOMERS, root_settings, store_at
 
 
 @pytest.fixture(scope="module")
 def credit(model_dir: Path) -> LoadedModel:
-    return Registry(ModelStore(model_dir)).get("credit")
+    return ModelLoader(store_at(model_dir)).get("credit")
 
 
 def test_synthetic_applications_are_deterministic_with_about_8_percent_defaults() -> None:
@@ -54,20 +54,20 @@ def test_manifest_records_auc_threshold_and_pins_the_customer_table(credit: Load
 
 
 def test_tampered_customer_table_is_refused(model_copy: Path) -> None:
-    manifest = ModelStore(model_copy).manifest("credit")
+    manifest = store_at(model_copy).manifest("credit")
     with open(manifest.file_path("customers"), "ab") as handle:
         handle.write(b"\0")
     with pytest.raises(ArtifactRefused, match="customers file sha256"):
-        Registry(ModelStore(model_copy)).get("credit")
+        ModelLoader(store_at(model_copy)).get("credit")
 
 
 def test_pinned_file_outside_the_version_folder_is_refused(model_copy: Path) -> None:
-    path = ModelStore(model_copy).manifest("credit").directory / "manifest.json"
+    path = store_at(model_copy).manifest("credit").directory / "manifest.json"
     raw = json.loads(path.read_text())
     raw["details"]["files"]["customers"]["path"] = "../../interests/x.sqlite"
     path.write_text(json.dumps(raw))
     with pytest.raises(ArtifactRefused, match="plain file name"):
-        ModelStore(model_copy).manifest("credit")
+        store_at(model_copy).manifest("credit")
 
 
 def test_a_customer_scores_the_same_by_id_and_by_raw_features(credit: LoadedModel) -> None:
@@ -120,8 +120,8 @@ def test_training_on_a_lenders_csv(tmp_path: Path) -> None:
     table = table.drop(columns=["OWN_CAR_AGE"])  # a lender's table need not have every column
     csv = tmp_path / "applications.csv"
     table.to_csv(csv, index=False)
-    train_main(["--data", str(csv), "--model-dir", str(tmp_path / "store"), "--iterations", "20"])
-    model = Registry(ModelStore(tmp_path / "store")).get("credit")
+    train_main(["--data", str(csv), "--iterations", "20"], settings=root_settings(tmp_path / "store"))
+    model = ModelLoader(store_at(tmp_path / "store")).get("credit")
     assert "applications.csv" in model.manifest.details["training_data"]
     # A lender's table is not built in: only this command may retrain it, never a training job.
     assert model.manifest.tasks == ("predict", "explain")
@@ -136,6 +136,6 @@ def test_csv_without_a_target_is_refused_with_a_reason(tmp_path: Path, capsys: p
     csv = tmp_path / "applications.csv"
     dataset.generate(100, seed=0).drop(columns=[dataset.TARGET]).to_csv(csv, index=False)
     with pytest.raises(SystemExit):
-        train_main(["--data", str(csv), "--model-dir", str(tmp_path / "store")])
+        train_main(["--data", str(csv)], settings=root_settings(tmp_path / "store"))
     assert "TARGET" in capsys.readouterr().err
     assert not (tmp_path / "store" / "credit").exists()

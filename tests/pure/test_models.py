@@ -19,13 +19,14 @@ from models.interests.weights import (
     nnls_components,
     nnls_rows,
 )
-from models.manifest import ArtifactRefused, ModelStore
-from models.registry import Registry
+from models.loader import ModelLoader
+from models.manifest import ArtifactRefused
+from tests.support.data import republish, store_at
 
 
 @pytest.fixture(scope="module")
 def interests(model_dir: Path):
-    return Registry(ModelStore(model_dir)).get("interests")
+    return ModelLoader(store_at(model_dir)).get("interests")
 
 
 def test_synthetic_data_is_deterministic_and_rich_enough() -> None:
@@ -93,7 +94,7 @@ def test_batch_prediction_matches_one_at_a_time_in_order(interests) -> None:
 
 
 def test_tampered_artifact_is_refused_before_unpickling(model_copy: Path, tmp_path: Path) -> None:
-    store = ModelStore(model_copy)
+    store = store_at(model_copy)
     manifest = store.manifest("interests")
     marker = tmp_path / "pwned"
 
@@ -103,18 +104,18 @@ def test_tampered_artifact_is_refused_before_unpickling(model_copy: Path, tmp_pa
 
     manifest.artifact_path.write_bytes(pickle.dumps(Exploit()))
     with pytest.raises(ArtifactRefused, match="sha256"):
-        Registry(store).get("interests")
+        ModelLoader(store).get("interests")
     assert not marker.exists(), "a tampered artifact was unpickled"
 
 
 def test_artifact_from_another_scikit_learn_is_refused(model_copy: Path) -> None:
-    store = ModelStore(model_copy)
+    store = store_at(model_copy)
     path = store.manifest("interests").directory / "manifest.json"
     raw = json.loads(path.read_text())
     raw["framework"]["scikit-learn"] = "0.24.2"
     path.write_text(json.dumps(raw))
     with pytest.raises(ArtifactRefused, match=r"scikit-learn 0\.24\.2"):
-        Registry(store).get("interests")
+        ModelLoader(store).get("interests")
 
 
 @pytest.mark.parametrize(
@@ -122,25 +123,19 @@ def test_artifact_from_another_scikit_learn_is_refused(model_copy: Path) -> None
 )
 def test_store_refuses_paths_outside_itself(model_dir: Path, name: str, version: str) -> None:
     with pytest.raises(ArtifactRefused):
-        ModelStore(model_dir).manifest(name, version)
+        store_at(model_dir).manifest(name, version)
 
 
-def test_versions_sort_numerically_and_active_pointer_wins(model_copy: Path) -> None:
-    store = ModelStore(model_copy)
+def test_versions_sort_numerically_and_the_activated_version_wins(model_copy: Path) -> None:
+    store = store_at(model_copy)
     [original] = store.versions("interests")
-    source = store.version_dir("interests", original)
-    for version in ("2026-01-02.9", "2026-01-02.10"):
-        target = model_copy / "interests" / version
-        target.mkdir()
-        raw = json.loads((source / "manifest.json").read_text())
-        raw["version"] = version
-        (target / "manifest.json").write_text(json.dumps(raw))
-    assert store.versions("interests")[:2] == ["2026-01-02.9", "2026-01-02.10"]
+    added = [republish(store, "interests", original) for _ in range(10)]
+    # .10 and .11 come after .9: the ids compare as numbers, not as text.
+    assert [v.rsplit(".", 1)[1] for v in added] == [str(n) for n in range(2, 12)]
+    assert store.versions("interests") == [original, *added]
     assert store.active_version("interests") == original
-    store.activate("interests", "2026-01-02.9")
-    assert store.active_version("interests") == "2026-01-02.9"
-    with pytest.raises(ArtifactRefused):
-        store.activate("interests", "2099-01-01.1")
+    store.activate("interests", added[3])
+    assert store_at(model_copy).active_version("interests") == added[3]
 
 
 def test_nnls_weights_match_the_pipelines_own_transform(interests) -> None:

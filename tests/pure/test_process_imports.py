@@ -6,7 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from jobqueue.settings import PROJECT_ROOT
+from jobqueue.settings import PROJECT_ROOT, Settings
+from tests.support.data import registry_settings
 
 
 def _printed_by(probe: str) -> str:
@@ -41,10 +42,13 @@ def test_worker_main_process_leaves_model_libraries_to_its_pool_processes() -> N
 
 
 def test_fast_worker_scores_credit_without_importing_shap(model_dir: Path) -> None:
+    settings = registry_settings(Settings(), model_dir)
     probe = (
         "import sys; import worker.tasks, worker.signals; from worker import handlers; "
-        "from models.manifest import ModelStore; from models.registry import Registry; "
-        f"model = Registry(ModelStore({str(model_dir)!r})).get('credit'); "
+        "from jobqueue.settings import Settings; "
+        "from models.loader import ModelLoader; from models.store import ModelStore; "
+        f"model = ModelLoader(ModelStore.for_settings(Settings.model_validate_json({settings.model_dump_json()!r})))"
+        ".get('credit'); "
         "handlers.credit_predict.predict(model, [{'customer_id': 100002}], {}); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in {'shap', 'numba'}))"
     )

@@ -8,20 +8,20 @@ import pandas as pd
 import pytest
 
 from models.iris.train import train as train_iris
-from models.manifest import ModelStore
-from models.registry import Registry
+from models.loader import ModelLoader
+from models.store import ModelStore
 from models.tabular import predict as tabular_predict
 from models.tabular.train_csv import main as train_csv
 from models.training import TRAIN_STEPS
 from models.validation import InputInvalid, validate_job
-from tests.support.data import clone_version, write_clinic_table
+from tests.support.data import republish, root_settings, store_at, store_settings, write_clinic_table
 
 FLOWER = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 
 
 @pytest.fixture(scope="module")
 def iris_store(tmp_path_factory: pytest.TempPathFactory) -> ModelStore:
-    store = ModelStore(tmp_path_factory.mktemp("iris"))
+    store = store_at(tmp_path_factory.mktemp("iris"))
     train_iris(store, estimator="logreg")
     return store
 
@@ -38,11 +38,10 @@ def test_csv_training_derives_the_schema_and_records_the_search_and_held_out_sco
             "Outcome",
             "--drop",
             "patient id",
-            "--model-dir",
-            str(tmp_path / "store"),
-        ]
+        ],
+        settings=root_settings(tmp_path / "store"),
     )
-    model = Registry(ModelStore(tmp_path / "store")).get("clinic")
+    model = ModelLoader(store_at(tmp_path / "store")).get("clinic")
     manifest = model.manifest
     assert [f["name"] for f in manifest.details["features"]] == ["plasma glucose", "BMI", "noise"]
     assert manifest.details["classes"] == ["0", "1"] and manifest.details["estimator"] == "svm"
@@ -76,11 +75,10 @@ def test_csv_model_input_needs_every_column_as_a_number(tmp_path: Path) -> None:
             "patient id",
             "--estimator",
             "logreg",
-            "--model-dir",
-            str(tmp_path / "store"),
-        ]
+        ],
+        settings=root_settings(tmp_path / "store"),
     )
-    manifest = ModelStore(tmp_path / "store").manifest("clinic")
+    manifest = store_at(tmp_path / "store").manifest("clinic")
     ok = validate_job(manifest, "predict", [{"plasma glucose": 99, "BMI": 25.5, "noise": 0}], False, None)
     assert ok.records == [{"plasma glucose": 99.0, "BMI": 25.5, "noise": 0.0}]
     with pytest.raises(InputInvalid) as refused:
@@ -108,10 +106,10 @@ def test_unusable_csv_is_refused_with_what_to_fix(
     change(pd.read_csv(csv)).to_csv(csv, index=False)
     with pytest.raises(SystemExit):
         train_csv(
-            ["--name", "clinic", "--data", str(csv), "--target", "Outcome", "--model-dir", str(tmp_path / "store")]
+            ["--name", "clinic", "--data", str(csv), "--target", "Outcome"], settings=root_settings(tmp_path / "store")
         )
     assert message in capsys.readouterr().err
-    assert ModelStore(tmp_path / "store").versions("clinic") == []
+    assert store_at(tmp_path / "store").versions("clinic") == []
 
 
 def test_csv_training_will_not_take_over_a_model_of_another_kind(
@@ -126,9 +124,8 @@ def test_csv_training_will_not_take_over_a_model_of_another_kind(
                 str(write_clinic_table(tmp_path / "c.csv")),
                 "--target",
                 "Outcome",
-                "--model-dir",
-                str(iris_store.root),
-            ]
+            ],
+            settings=store_settings(iris_store),
         )
     assert "is a iris-classifier model" in capsys.readouterr().err
 
@@ -144,7 +141,7 @@ def test_iris_accepts_snake_case_and_kaggle_style_names_alike(iris_store: ModelS
 
 
 def test_iris_classifies_species_with_probabilities(iris_store: ModelStore) -> None:
-    model = Registry(iris_store).get("iris")
+    model = ModelLoader(iris_store).get("iris")
     virginica = {"sepal_length": 6.7, "sepal_width": 3.0, "petal_length": 5.8, "petal_width": 2.3}
     [(setosa_label, setosa), (virginica_label, _)] = tabular_predict.classify(model, [FLOWER, virginica])
     assert (setosa_label, virginica_label) == ("setosa", "virginica")
@@ -167,8 +164,8 @@ def test_trainer_reports_each_step_and_creates_the_version_only_at_the_end(iris_
 
 def test_worker_keeps_only_the_most_recently_used_versions_of_a_model(iris_store: ModelStore) -> None:
     source = iris_store.active_version("iris")
-    first, second, third = (clone_version(iris_store, "iris", source, v).name for v in ("1", "2", "3"))
-    registry = Registry(iris_store, versions_per_model=2)
+    first, second, third = (republish(iris_store, "iris", source) for _ in range(3))
+    registry = ModelLoader(iris_store, versions_per_model=2)
     for version in (first, second, first, third):
         registry.get("iris", version)
     # second was the least recently used when third arrived.

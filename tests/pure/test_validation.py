@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from models.manifest import ModelStore
 from models.validation import InputInvalid, validate_job
+from tests.support.data import store_at
 
 
 @pytest.fixture(scope="module")
 def manifest(model_dir: Path):
-    return ModelStore(model_dir).manifest("interests")
+    return store_at(model_dir).manifest("interests")
 
 
 def _fields(excinfo: pytest.ExceptionInfo[InputInvalid]) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import shutil
 from pathlib import Path
 from typing import Any
@@ -10,8 +10,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from jobqueue.database import migrate
+from jobqueue.settings import Settings
 from models.credit import dataset
-from models.manifest import ModelStore
+from models.store import ModelStore
 
 CALLBACK_SECRET = "test-callback-secret"
 ACME, ACME_ROTATED, GLOBEX, OPS = (
@@ -58,13 +60,41 @@ def write_clinic_table(path: Path, rows: int = 200, seed: int = 0) -> Path:
     return path
 
 
-def clone_version(store: ModelStore, name: str, source: str, version: str) -> Path:
-    """Register a copy of version ``source`` as ``version``: the same artifact under another id."""
-    target = store.root / name / version
-    shutil.copytree(store.version_dir(name, source), target)
-    manifest = json.loads((target / "manifest.json").read_text())
-    (target / "manifest.json").write_text(json.dumps(dict(manifest, version=version)))
-    return target
+def registry_settings(settings: Settings, root: Path) -> Settings:
+    """``settings`` pointed at the registry kept under ``root``: its SQLite file, and this host's cache."""
+    return settings.replace(database_url=f"sqlite:///{root / 'registry.sqlite'}", model_dir=root / "cache")
+
+
+def store_at(root: Path) -> ModelStore:
+    """The model store kept under ``root``, its schema migrated."""
+    settings = registry_settings(Settings(), root)
+    if str(root) not in _MIGRATED:
+        migrate(settings)
+        _MIGRATED.add(str(root))
+    return ModelStore.for_settings(settings)
+
+
+_MIGRATED: set[str] = set()
+
+
+def root_settings(root: Path) -> Settings:
+    """Default settings on the registry kept under ``root``, its schema migrated (for the command lines)."""
+    store_at(root)
+    return registry_settings(Settings(), root)
+
+
+def store_settings(store: ModelStore) -> Settings:
+    """Default settings on ``store``'s registry and cache."""
+    url = store.registry.engine.url.render_as_string(hide_password=False)
+    return Settings(database_url=url, model_dir=store.root)
+
+
+def republish(store: ModelStore, name: str, source: str, activate: bool = False) -> str:
+    """Publish a copy of version ``source`` as a new version: the same artifact under another id."""
+    manifest = store.manifest(name, source)
+    with store.staging(name) as staged:
+        shutil.copytree(manifest.directory, staged, dirs_exist_ok=True)
+        return store.publish(dataclasses.replace(manifest, directory=staged), activate).version
 
 
 def bearer(key: str) -> dict[str, str]:

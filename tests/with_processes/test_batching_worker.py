@@ -8,8 +8,8 @@ from pathlib import Path
 from jobqueue import contract
 from jobqueue.settings import Settings
 from models.interests.predict import predict
-from models.manifest import ModelStore
-from models.registry import Registry
+from models.loader import ModelLoader
+from models.store import ModelStore
 from tests.support.processes import WorkerProcess, eventually
 from web.app import create_app
 
@@ -37,7 +37,7 @@ def test_waiting_jobs_are_scored_in_batches_with_correct_results(settings: Setti
         jobs = eventually(all_succeeded, message="all jobs succeeded")
     finally:
         worker.stop()
-    expected = predict(Registry(ModelStore(settings.model_dir)).get("interests"), records, {})
+    expected = predict(ModelLoader(ModelStore.for_settings(settings)).get("interests"), records, {})
     assert [j["result"] for j in jobs] == expected
     assert all(j["attempts"] == 1 for j in jobs)
     sizes = [int(n) for n in re.findall(r"scored a batch of (\d+) jobs", log.read_text())]

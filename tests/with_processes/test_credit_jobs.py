@@ -12,14 +12,13 @@ from flask.testing import FlaskClient
 
 from jobqueue import contract
 from jobqueue.settings import Settings
-from models.manifest import ModelStore
-from tests.support.data import CUSTOMER, LOCAL, PREDICT, SIGNUP, explain_global
+from tests.support.data import CUSTOMER, LOCAL, PREDICT, SIGNUP, explain_global, store_at
 from tests.support.processes import WorkerProcess, eventually
 from web.app import create_app
 
 
 def _features(model_dir: Path) -> list[str]:
-    return [f["name"] for f in ModelStore(model_dir).manifest("credit").details["features"]]
+    return [f["name"] for f in store_at(model_dir).manifest("credit").details["features"]]
 
 
 # -- validation at submit: nothing invalid is ever queued -----------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,11 +13,11 @@ from flask.testing import FlaskClient
 from jobqueue.celery_client import create_celery_client
 from jobqueue.settings import Settings
 from models.iris.train import train as train_iris
-from models.manifest import ModelStore
-from models.registry import Registry
+from models.loader import ModelLoader
+from models.store import ModelStore
 from models.tabular import predict as tabular_predict
 from models.tabular.train_csv import main as train_csv
-from tests.support.data import write_clinic_table
+from tests.support.data import store_at, write_clinic_table
 from tests.support.processes import WorkerProcess
 from web.app import create_app
 
@@ -39,7 +38,7 @@ class Lifecycle:
 
     def expected(self, version: str) -> dict[str, Any]:
         """What ``version`` answers for FLOWER, computed here without the service."""
-        model = Registry(self.store).get("iris", version)
+        model = ModelLoader(self.store).get("iris", version)
         [(species, probabilities)] = tabular_predict.classify(
             model, [{"sepal_length": 6.0, "sepal_width": 2.9, "petal_length": 4.6, "petal_width": 1.5}]
         )
@@ -54,17 +53,16 @@ def lifecycle(settings: Settings, model_dir: Path, worker_process: WorkerProcess
     original one back and removes every version and model it created, so the
     rest of the session sees the store as it was.
     """
-    store = ModelStore(model_dir)
+    store = store_at(model_dir)
     before = {name: set(store.versions(name)) for name in store.names()}
     first = store.active_version("iris")
     second = train_iris(store, estimator="logreg", seed=1, activate=False).version
     yield Lifecycle(store, worker_process, settings, first, second)
     store.activate("iris", first)
-    for name in store.names():
-        for version in set(store.versions(name)) - before.get(name, set()):
-            shutil.rmtree(store.version_dir(name, version))
-        if name not in before:
-            shutil.rmtree(store.root / name)
+    store.registry.remove(
+        [(name, version) for name in store.names() for version in set(store.versions(name)) - before.get(name, set())]
+    )
+    store.cache.retain(store.snapshot().pairs())
     assert {name: set(store.versions(name)) for name in store.names()} == before
 
 
@@ -144,9 +142,8 @@ def test_csv_model_trained_by_the_cli_is_served_by_the_running_worker(lifecycle:
             "patient id",
             "--estimator",
             "logreg",
-            "--model-dir",
-            str(lifecycle.store.root),
-        ]
+        ],
+        settings=lifecycle.settings,
     )
     client = lifecycle.client()
     model = client.get("/models/clinic").json
@@ -155,7 +152,7 @@ def test_csv_model_trained_by_the_cli_is_served_by_the_running_worker(lifecycle:
     records = [{"plasma glucose": 190, "BMI": 42, "noise": 0.1}, {"plasma glucose": 80, "BMI": 21, "noise": 0}]
     job = client.post("/jobs?wait=20", json={"model": "clinic", "inputs": records}).json
     assert job["status"] == "succeeded" and job["model_version"] == model["version"]
-    assert job["result"] == tabular_predict.predict(Registry(lifecycle.store).get("clinic"), records)
+    assert job["result"] == tabular_predict.predict(ModelLoader(lifecycle.store).get("clinic"), records)
     assert [r["class"] for r in job["result"]] == ["1", "0"]
     refused = client.post("/jobs", json={"model": "clinic", "input": {"BMI": 30, "noise": 0}})
     assert refused.status_code == 422

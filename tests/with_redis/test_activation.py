@@ -5,29 +5,35 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from jobqueue.settings import Settings
 from models.activate import main as activate_main
-from models.manifest import ModelStore
-from tests.support.data import clone_version
+from models.interests.train import train as train_interests
+from models.registry_tables import model_blobs
+from models.store import ModelStore
+from tests.support.data import registry_settings, republish, store_at
 from web.app import create_app
 
 
 @pytest.fixture
-def two_interests_versions(model_copy: Path) -> tuple[ModelStore, str, str]:
-    """A copy of the session store where interests has a second, tampered version."""
-    store = ModelStore(model_copy)
-    good, tampered = store.active_version("interests"), "2000-01-01.1"
-    folder = clone_version(store, "interests", good, tampered)
-    (folder / store.manifest("interests", good).artifact).write_bytes(b"a pickle nobody trained")
-    return store, good, tampered
+def two_interests_versions(model_copy: Path) -> tuple[Settings, str, str]:
+    """A copy of the session's registry where interests has a second version whose artifact was altered in the
+    database, seen from another host (an empty cache: every file comes from the registry)."""
+    store = store_at(model_copy)
+    good = store.active_version("interests")
+    tampered = train_interests(store, n_users=300, seed=3, activate=False).version
+    sha = store.manifest("interests", tampered).sha256
+    with store.registry.engine.begin() as db:
+        db.execute(sa.update(model_blobs).where(model_blobs.c.sha256 == sha).values(content=b"a pickle nobody trained"))
+    return registry_settings(Settings(), model_copy).replace(model_dir=model_copy / "another-host"), good, tampered
 
 
 def test_activation_refuses_what_cannot_serve_and_changes_nothing(
-    two_interests_versions: tuple[ModelStore, str, str], idle_settings: Settings
+    two_interests_versions: tuple[Settings, str, str], idle_settings: Settings
 ) -> None:
-    store, good, tampered = two_interests_versions
-    client = create_app(idle_settings.replace(model_dir=store.root)).test_client()
+    host, good, tampered = two_interests_versions
+    client = create_app(idle_settings.replace(database_url=host.database_url, model_dir=host.model_dir)).test_client()
     refused = client.put("/models/interests/active", json={"version": tampered})
     assert refused.status_code == 409 and refused.json["error"]["type"] == "version_unavailable"
     assert "sha256" in refused.json["error"]["message"]
@@ -39,19 +45,19 @@ def test_activation_refuses_what_cannot_serve_and_changes_nothing(
     ]:
         assert client.put(path, json=body).status_code == status, (path, body)
     assert client.put("/models/interests/active", data="[", content_type="application/json").status_code == 400
-    assert store.active_version("interests") == good
+    assert ModelStore.for_settings(host).active_version("interests") == good
     assert client.get("/models/interests").json["version"] == good
 
 
 def test_activation_command_rolls_out_and_refuses_a_tampered_version(
-    two_interests_versions: tuple[ModelStore, str, str], capsys: pytest.CaptureFixture
+    two_interests_versions: tuple[Settings, str, str], capsys: pytest.CaptureFixture
 ) -> None:
-    store, good, tampered = two_interests_versions
+    host, good, tampered = two_interests_versions
+    store = ModelStore.for_settings(host)
     with pytest.raises(SystemExit):
-        activate_main(["interests", tampered, "--model-dir", str(store.root)])
+        activate_main(["interests", tampered], settings=host)
     assert "sha256" in capsys.readouterr().err and store.active_version("interests") == good
-    other = "2000-01-02.1"
-    clone_version(store, "interests", good, other)
-    activate_main(["interests", other, "--model-dir", str(store.root)])
+    other = republish(store, "interests", good)
+    activate_main(["interests", other], settings=host)
     assert f"{other} serves new jobs (was {good})" in capsys.readouterr().out
     assert store.active_version("interests") == other

@@ -146,3 +146,11 @@ def test_rolling_out_a_model_version_needs_an_admin_key(keyed_client: FlaskClien
     assert keyed_client.put("/models/interests/active", json=body).status_code == 401
     allowed = keyed_client.put("/models/interests/active", json=body, headers=bearer(OPS))
     assert allowed.status_code == 200, allowed.json
+
+
+def test_a_long_secret_alone_is_an_admin_key_as_a_platform_generates_one(idle_settings: Settings) -> None:
+    generated = "9f" * 32  # what Heroku's app.json "generator": "secret" makes: 64 hex characters
+    client = create_app(idle_settings.replace(api_keys=f"{generated},client:acme:{ACME}")).test_client()
+    assert client.get("/metrics", headers=bearer(generated)).status_code == 200  # admin only
+    assert client.get("/metrics", headers=bearer(ACME)).status_code == 403
+    assert client.get("/metrics", headers=bearer(generated[:-1])).status_code == 401

@@ -10,8 +10,8 @@ from flask.testing import FlaskClient
 from jobqueue import contract
 from jobqueue.records import NewJob
 from jobqueue.settings import Settings
-from models.manifest import ModelStore
-from tests.support.data import SIGNUP
+from models.store import ModelStore
+from tests.support.data import SIGNUP, registry_settings
 from tests.support.redis_monitor import commands_sent
 from tools.redis_server import RedisServer
 from web.app import create_app
@@ -22,7 +22,7 @@ from worker.runtime import Runtime
 def test_one_bad_job_does_not_fail_its_batch_neighbours(idle_client: FlaskClient, idle_settings: Settings) -> None:
     runtime = Runtime.create(idle_settings)
     good = [idle_client.post("/jobs", json=SIGNUP).json["id"] for _ in range(2)]
-    version = ModelStore(idle_settings.model_dir).active_version("interests")
+    version = ModelStore.for_settings(idle_settings).active_version("interests")
     # A record that slipped past validation (e.g. written by an older web) breaks the model call.
     runtime.jobs.create(
         NewJob(
@@ -45,7 +45,7 @@ def test_one_bad_job_does_not_fail_its_batch_neighbours(idle_client: FlaskClient
 
 def test_batch_asks_for_redelivery_when_outcomes_cannot_be_recorded(model_dir: Path, tmp_path: Path) -> None:
     with RedisServer(data_dir=tmp_path / "redis") as server:
-        settings = Settings(redis_url=server.url, model_dir=model_dir)
+        settings = registry_settings(Settings(redis_url=server.url), model_dir)
         client = create_app(settings).test_client()
         ids = [client.post("/jobs", json=SIGNUP).json["id"] for _ in range(3)]
         runtime = Runtime.create(settings)
@@ -57,7 +57,7 @@ def test_a_batch_starts_and_finishes_in_one_round_trip_each_even_after_redis_los
     model_dir: Path, tmp_path: Path
 ) -> None:
     with RedisServer(data_dir=tmp_path / "redis") as server:
-        settings = Settings(redis_url=server.url, model_dir=model_dir)
+        settings = registry_settings(Settings(redis_url=server.url), model_dir)
         client = create_app(settings).test_client()
         runtime = Runtime.create(settings)
         assert run_batch(runtime, [client.post("/jobs", json=SIGNUP).json["id"]])  # the model is loaded

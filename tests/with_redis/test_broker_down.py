@@ -8,14 +8,14 @@ from pathlib import Path
 import redis as redis_lib
 
 from jobqueue.settings import Settings
-from tests.support.data import SIGNUP
+from tests.support.data import SIGNUP, registry_settings
 from tools.redis_server import RedisServer
 from web.app import create_app
 
 
 def test_redis_down_at_submit_is_503_fast_and_accepts_nothing(model_dir: Path, tmp_path: Path) -> None:
     with RedisServer(data_dir=tmp_path / "redis", appendonly=True) as server:
-        settings = Settings(redis_url=server.url, model_dir=model_dir)
+        settings = registry_settings(Settings(redis_url=server.url), model_dir)
         client = create_app(settings).test_client()
         assert client.post("/jobs", json=SIGNUP).status_code == 202
         server.stop()  # keeps the data dir it was given; the app keeps its connection pool

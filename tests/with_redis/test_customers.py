@@ -10,8 +10,7 @@ from flask.testing import FlaskClient
 
 from jobqueue.settings import Settings
 from models.credit import dataset
-from models.manifest import ModelStore
-from tests.support.data import CREDIT_CUSTOMERS
+from tests.support.data import CREDIT_CUSTOMERS, registry_settings, store_at
 from web.app import create_app
 
 
@@ -37,7 +36,7 @@ def test_small_pages_continue_where_the_last_one_ended(idle_client: FlaskClient)
 
 
 def test_one_customer_has_every_feature_with_null_for_missing(idle_client: FlaskClient, model_dir: Path) -> None:
-    features = [f["name"] for f in ModelStore(model_dir).manifest("credit").details["features"]]
+    features = [f["name"] for f in store_at(model_dir).manifest("credit").details["features"]]
     page = idle_client.get("/customers?limit=50").json["customers"]
     response = idle_client.get(page[0]["links"]["self"])
     assert response.status_code == 200 and response.json == page[0]
@@ -59,10 +58,10 @@ def test_bad_paging_query_is_422(idle_client: FlaskClient, query: str) -> None:
 
 
 def test_customers_of_a_tampered_table_are_not_served(model_copy: Path, idle_settings: Settings) -> None:
-    path = ModelStore(model_copy).manifest("credit").file_path("customers")
+    path = store_at(model_copy).manifest("credit").file_path("customers")
     data = path.read_bytes()
     path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
-    response = create_app(idle_settings.replace(model_dir=model_copy)).test_client().get("/customers")
+    response = create_app(registry_settings(idle_settings, model_copy)).test_client().get("/customers")
     assert response.status_code == 503 and "sha256" in response.json["error"]["message"]
 
 

@@ -25,7 +25,7 @@ GLOBAL = {"model": "credit", "task": "explain", "params": {"scope": "global", "s
 def _running_job(client: FlaskClient, runtime: Runtime) -> JobContext:
     job_id = client.post("/jobs", json=GLOBAL).json["id"]
     assert runtime.jobs.start(job_id).action == "run"
-    return JobContext(runtime, job_id, runtime.registry.get("credit"), [], {})
+    return JobContext(runtime, job_id, runtime.models.get("credit"), [], {})
 
 
 def _step(calls: list[int], fail_at: int | None = None) -> Any:

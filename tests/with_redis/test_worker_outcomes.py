@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 
 from jobqueue.settings import Settings
-from models.manifest import ModelStore
-from tests.support.data import SIGNUP
+from models.interests.train import train as train_interests
+from tests.support.data import SIGNUP, registry_settings, store_at
 from web.app import create_app
 from worker import handlers
 from worker.context import JobContext
@@ -51,10 +50,10 @@ def test_job_whose_worker_keeps_dying_is_failed_with_a_reason(
 
 
 def test_artifact_tampered_after_submit_fails_the_job_clearly(model_copy: Path, idle_settings: Settings) -> None:
-    settings = idle_settings.replace(model_dir=model_copy)
+    settings = registry_settings(idle_settings, model_copy)
     client = create_app(settings).test_client()
     job_id = client.post("/jobs", json=SIGNUP).json["id"]
-    artifact = ModelStore(model_copy).manifest("interests").artifact_path
+    artifact = store_at(model_copy).manifest("interests").artifact_path
     artifact.write_bytes(artifact.read_bytes() + b"\0")
     assert run_job(Runtime.create(settings), job_id) == "failed"
     error = client.get(f"/jobs/{job_id}").json["error"]
@@ -62,16 +61,12 @@ def test_artifact_tampered_after_submit_fails_the_job_clearly(model_copy: Path, 
 
 
 def test_tampered_model_is_unavailable_while_others_serve(model_copy: Path, idle_settings: Settings) -> None:
-    store = ModelStore(model_copy)
-    source = store.manifest("interests")
-    twin = model_copy / "interests-b" / source.version
-    twin.mkdir(parents=True)
-    (twin / source.artifact).write_bytes(source.artifact_path.read_bytes())
-    raw = json.loads((source.directory / "manifest.json").read_text())
-    (twin / "manifest.json").write_text(json.dumps(dict(raw, name="interests-b")))
-    source.artifact_path.write_bytes(b"not the artifact that was trained")
+    store = store_at(model_copy)
+    train_interests(store, name="interests-b", n_users=300, seed=4)
+    # This host's copy is altered: the files are checked on every load, not only when they arrive.
+    store.manifest("interests").artifact_path.write_bytes(b"not the artifact that was trained")
 
-    client = create_app(idle_settings.replace(model_dir=model_copy)).test_client()
+    client = create_app(registry_settings(idle_settings, model_copy)).test_client()
     models = {m["name"]: m for m in client.get("/models").json["models"]}
     assert models["interests"]["available"] is False and "sha256" in models["interests"]["unavailable_reason"]
     assert models["interests-b"]["available"] is True
@@ -87,9 +82,9 @@ TRAIN = {"model": "interests", "task": "train", "params": {"n_users": 300, "n_cl
 def test_training_job_records_progress_per_step_before_its_version_exists(
     model_copy: Path, idle_settings: Settings
 ) -> None:
-    settings = idle_settings.replace(model_dir=model_copy)
+    settings = registry_settings(idle_settings, model_copy)
     job_id = create_app(settings).test_client().post("/jobs", json=TRAIN).json["id"]
-    runtime, store = Runtime.create(settings), ModelStore(model_copy)
+    runtime, store = Runtime.create(settings), store_at(model_copy)
     before = store.versions("interests")
     seen = []
     record_progress = runtime.jobs.progress
@@ -107,14 +102,14 @@ def test_training_job_records_progress_per_step_before_its_version_exists(
 
 
 def test_training_job_canceled_while_running_registers_nothing(model_copy: Path, idle_settings: Settings) -> None:
-    settings = idle_settings.replace(model_dir=model_copy)
+    settings = registry_settings(idle_settings, model_copy)
     client = create_app(settings).test_client()
     job_id = client.post("/jobs", json={**TRAIN, "params": {**TRAIN["params"], "activate": True}}).json["id"]
-    runtime, store = Runtime.create(settings), ModelStore(model_copy)
+    runtime, store = Runtime.create(settings), store_at(model_copy)
     before, active = store.versions("interests"), store.active_version("interests")
     outcome = runtime.jobs.start(job_id)  # as the worker does on delivery
     assert client.delete(f"/jobs/{job_id}").json["status"] == "canceled"  # heavy jobs are interruptible
-    context = JobContext(runtime, job_id, runtime.registry.get("interests"), [], outcome.request["params"])
+    context = JobContext(runtime, job_id, runtime.models.get("interests"), [], outcome.request["params"])
     with pytest.raises(JobCanceled):
         handlers.resolve("interests-nmf", "train")(context)
     assert store.versions("interests") == before and store.active_version("interests") == active

@@ -1,4 +1,4 @@
-"""Loads verified artifacts from the trusted store, once per process per (model, version)."""
+"""Loads verified artifacts from the model store, once per process per (model, version)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 
 import joblib
 
-from models.manifest import Manifest, ModelStore
+from models.manifest import Manifest
+from models.store import ModelStore
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class LoadedModel:
     estimator: Any
 
 
-class Registry:
+class ModelLoader:
     """Per-process cache of loaded models; joblib runs code on load, so nothing unverified is loaded.
 
     After a rollout, jobs pinned to the previous version may still arrive, so
@@ -54,6 +55,12 @@ class Registry:
             for stale in same_model[: -self.versions_per_model]:
                 del self._loaded[stale]
         return loaded
+
+    def forget(self, keep: set[tuple[str, str]]) -> None:
+        """Drop loaded versions that are not in ``keep`` (pruned from the registry)."""
+        with self._lock:
+            for key in [k for k in self._loaded if k not in keep]:
+                del self._loaded[key]
 
     def loaded(self) -> list[tuple[str, str]]:
         """(name, version) pairs this process holds in memory."""
