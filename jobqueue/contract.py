@@ -37,8 +37,13 @@ PREFIX = "scoring:"
 JOB_INDEX = PREFIX + "jobs"  # the open service's jobs; each tenant has its own index
 # Ids of running jobs scored by when they started: what the reaper looks through.
 RUNNING_INDEX = PREFIX + "running"
+# Ids of queued jobs scored by when they were queued: the reaper finds there a job whose message
+# vanished on its way to a worker (popped from the list, never recorded as delivered).
+QUEUED_INDEX = PREFIX + "queued"
 # Held by the one worker sweeping for lost jobs.
 REAPER_LOCK = PREFIX + "reaper"
+# Queued jobs a sweep found with no message anywhere, and when it first did.
+REAPER_SUSPECTS = PREFIX + "reaper:suspects"
 
 
 def job_index(tenant: str) -> str:

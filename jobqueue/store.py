@@ -95,11 +95,13 @@ class JobStore:
                 "index": contract.job_index(job.tenant),
                 "idempotency": idem_key,
                 "queue": job.queue,
+                "queued": contract.QUEUED_INDEX,
                 "submitted": metrics.SUBMITTED,
                 "rate_limit": limits.rate_key,
                 "rate": metrics.rate_key(job.queue, int(now.timestamp() // 60)),
                 "depth_lists": list(limits.depth_lists if limits.max_depth else ()),
             },
+            now_s=repr(now.timestamp()),
             ttl_s=self.ttl_s,
             idempotent=job.idempotency_key is not None,
             idempotency_value=f"{job.id} {job.body_hash}",
@@ -137,7 +139,12 @@ class JobStore:
         reply = text(
             CANCEL(
                 self.redis,
-                keys={"job": contract.job_key(job_id), "running": contract.RUNNING_INDEX, "jobs_counter": metrics.JOBS},
+                keys={
+                    "job": contract.job_key(job_id),
+                    "running": contract.RUNNING_INDEX,
+                    "queued": contract.QUEUED_INDEX,
+                    "jobs_counter": metrics.JOBS,
+                },
                 job_id=job_id,
                 finished_at=isoformat(utcnow()),
                 channel=contract.done_channel(job_id),
@@ -200,6 +207,7 @@ class JobStore:
                 {
                     "job": contract.job_key(job_id),
                     "running": contract.RUNNING_INDEX,
+                    "queued": contract.QUEUED_INDEX,
                     "wait_histogram": metrics.QUEUE_WAIT,
                 },
                 {"job_id": job_id, **shared},
@@ -250,6 +258,7 @@ class JobStore:
         minute = int(now.timestamp() // 60)
         keys: dict[str, str | dict[str, str]] = {
             "running": contract.RUNNING_INDEX,
+            "queued": contract.QUEUED_INDEX,
             "jobs_counter": metrics.JOBS,
             "duration_histogram": metrics.DURATION,
             "rates": {queue: metrics.rate_key(queue, minute) for queue in contract.JOB_QUEUES},
@@ -282,11 +291,8 @@ class JobStore:
 
     def release(self, job_id: str) -> bool:
         """Hand a running job back to the queue without counting the attempt (graceful stop)."""
-        return bool(
-            RELEASE(
-                self.redis, keys={"job": contract.job_key(job_id), "running": contract.RUNNING_INDEX}, job_id=job_id
-            )
-        )
+        keys = {"job": contract.job_key(job_id), "running": contract.RUNNING_INDEX, "queued": contract.QUEUED_INDEX}
+        return bool(RELEASE(self.redis, keys=keys, job_id=job_id, now_s=repr(utcnow().timestamp())))
 
     def record_callback_attempt(
         self, job_id: str, attempt: int, http_status: int | None, error: str | None, delivered: bool
@@ -317,19 +323,57 @@ class JobStore:
         )
         return [(text(member), float(score)) for member, score in found]
 
-    def requeue(self, job_id: str, queue: str, message: str) -> str:
+    def requeue(self, job_id: str, queue: str, message: str, only_queued: bool = False) -> str:
         """Put a job whose message was lost back in ``queue`` as queued, with ``message``, atomically.
 
-        Returns 'requeued', or the status (or 'missing') that means it needs nothing.
+        ``only_queued`` leaves a job that started meanwhile alone. Returns
+        'requeued', or the status (or 'missing') that means it needs nothing.
         """
+        keys = {
+            "job": contract.job_key(job_id),
+            "running": contract.RUNNING_INDEX,
+            "queued": contract.QUEUED_INDEX,
+            "queue": queue,
+        }
         return text(
             REQUEUE(
                 self.redis,
-                keys={"job": contract.job_key(job_id), "running": contract.RUNNING_INDEX, "queue": queue},
+                keys=keys,
                 job_id=job_id,
                 message=message,
+                now_s=repr(utcnow().timestamp()),
+                only_queued=only_queued or None,
             )
         )
+
+    def queued_before(self, moment: float, limit: int = 500) -> list[tuple[str, float]]:
+        """(job id, time queued) of jobs queued before ``moment`` and not delivered since, oldest first."""
+        found = cast(
+            "list[tuple[bytes, float]]",
+            self.redis.zrangebyscore(contract.QUEUED_INDEX, "-inf", moment, start=0, num=limit, withscores=True),
+        )
+        return [(text(member), float(score)) for member, score in found]
+
+    def suspect(self, missing: set[str], now: float) -> dict[str, float]:
+        """Note these queued jobs as found without a message at ``now``; forget earlier suspects not among them.
+
+        Returns job id -> when each was first found so (epoch seconds).
+        """
+        pipe = self.redis.pipeline()
+        pipe.hgetall(contract.REAPER_SUSPECTS)
+        pipe.delete(contract.REAPER_SUSPECTS)
+        earlier = {text(k): float(v) for k, v in cast("dict[bytes, bytes]", pipe.execute()[0]).items()}
+        since = {job_id: earlier.get(job_id, now) for job_id in missing}
+        if since:
+            self.redis.hset(contract.REAPER_SUSPECTS, mapping={k: repr(v) for k, v in since.items()})
+        return since
+
+    def recheck_queued(self, job_id: str, moment: float | None) -> None:
+        """Look at a queued job again from ``moment`` (its message was seen waiting); None forgets it."""
+        if moment is None:
+            self.redis.zrem(contract.QUEUED_INDEX, job_id)
+        else:
+            self.redis.zadd(contract.QUEUED_INDEX, {job_id: moment}, xx=True)
 
     def forget(self, job_id: str) -> None:
         """Drop a job that no longer runs from the running index."""

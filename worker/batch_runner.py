@@ -30,13 +30,13 @@ log = logging.getLogger(__name__)
 Member = tuple[str, StartOutcome]
 
 
-def run_batch(runtime: Runtime, job_ids: Sequence[str]) -> dict[str, bool]:
+def run_batch(runtime: Runtime, job_ids: Sequence[str], worker: str = "") -> dict[str, bool]:
     """Run predict jobs together; job id -> True once its outcome is recorded (or it needs none).
 
     False means "redeliver": Redis failed before the outcome was safely written.
     """
     try:
-        starts = runtime.jobs.start_many(job_ids)
+        starts = runtime.jobs.start_many(job_ids, worker)
     except (redis.ConnectionError, redis.TimeoutError):
         return dict.fromkeys(job_ids, False)
     started = time.perf_counter()

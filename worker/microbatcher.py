@@ -34,9 +34,9 @@ from worker.runtime import runtime_for, worker_app
 log = logging.getLogger(__name__)
 
 
-def score_batch(job_ids: list[str]) -> dict[str, bool]:
+def score_batch(job_ids: list[str], worker: str = "") -> dict[str, bool]:
     """Runs in a pool process: score the jobs, report which outcomes are recorded."""
-    return run_batch(runtime_for(current_app), job_ids)
+    return run_batch(runtime_for(current_app), job_ids, worker)
 
 
 class MicroBatcher:
@@ -46,6 +46,7 @@ class MicroBatcher:
         self.max_size = worker_app(app).scoring_settings.batch_max_size
         self.time_limits = (task.soft_time_limit, task.time_limit)
         self.pool = consumer.pool
+        self.hostname: str = consumer.hostname  # recorded on each job it starts
         self.processes = max(1, getattr(consumer.pool, "limit", None) or 1)
         self.connection_errors = consumer.connection_errors
         self.buffer: list[tuple[str, Callable[..., Any], Callable[..., Any]]] = []
@@ -98,7 +99,7 @@ class MicroBatcher:
         soft, hard = self.time_limits
         self.pool.apply_async(
             score_batch,
-            args=([job_id for job_id, _, _ in batch],),
+            args=([job_id for job_id, _, _ in batch], self.hostname),
             callback=settle,
             error_callback=lost,
             soft_timeout=soft,

@@ -41,6 +41,11 @@ from worker.runtime import worker_app
 
 log = logging.getLogger(__name__)
 
+REQUEUED_BECAUSE = {
+    "reclaimed": "its message, held by a worker that vanished, was queued again",
+    "resent": "it had no message in the broker; queued a new one",
+    "vanished": "its message vanished on the way to a worker (popped, never delivered); queued a new one",
+}
 # (task name, job id, queue) -> the message that runs the job.
 MessageFor = Callable[[str, str, str], str]
 
@@ -77,6 +82,8 @@ class Reaper:
                 ):
                     lost[job_id] = record
         actions: Counter[str] = Counter()
+        for job_id, record in self._vanished(now - shortest - grace, now, set(delivered)):
+            self._requeue(job_id, record, "vanished", actions, only_queued=True)
         if not lost:
             return actions
         waiting = self.broker.waiting(contract.JOB_QUEUES, set(lost) - set(delivered))
@@ -90,10 +97,37 @@ class Reaper:
                 self._requeue(job_id, record, "reclaimed" if job_id in delivered else "resent", actions)
         return actions
 
-    def _requeue(self, job_id: str, record: dict[str, Any], action: str, actions: Counter[str]) -> None:
+    def _vanished(self, before: float, now: float, delivered: set[str]) -> list[tuple[str, dict[str, Any]]]:
+        """Queued jobs whose message is nowhere, now and a reaper interval ago: not waiting, not delivered.
+
+        kombu pops a message (BRPOP) and only then records it as delivered; a
+        worker killed, or cut off, in between takes the message with it. Seen
+        missing by two sweeps (of any worker: the suspects are kept in Redis) a
+        reaper interval apart, it was not merely in flight.
+        """
+        queued = {}
+        for job_id, _ in self.jobs.queued_before(before):
+            if job_id in delivered:
+                continue
+            record = self.jobs.get(job_id)
+            if record is None or record["status"] != contract.QUEUED:
+                self.jobs.recheck_queued(job_id, None)  # expired, or started and the index lagged
+            else:
+                queued[job_id] = record
+        waiting = self.broker.waiting(contract.JOB_QUEUES, set(queued)) if queued else set()
+        for job_id in waiting:
+            self.jobs.recheck_queued(job_id, now)  # a long queue: look again a time limit later
+        missing = set(queued) - waiting
+        since = self.jobs.suspect(missing, now)
+        confirmed = sorted(job_id for job_id, first in since.items() if first + self.settings.reaper_interval_s <= now)
+        return [(job_id, queued[job_id]) for job_id in confirmed]
+
+    def _requeue(
+        self, job_id: str, record: dict[str, Any], action: str, actions: Counter[str], only_queued: bool = False
+    ) -> None:
         queue = record["queue"]
         message = self.message_for(contract.TASK_NAMES[record["task"]], job_id, queue)
-        if self.jobs.requeue(job_id, queue, message) != "requeued":
+        if self.jobs.requeue(job_id, queue, message, only_queued) != "requeued":
             return
         actions[action] += 1
         log.warning(
@@ -101,9 +135,7 @@ class Reaper:
             job_id,
             record["status"],
             record.get("attempts"),
-            "its message, held by a worker that vanished, was queued again"
-            if action == "reclaimed"
-            else "it had no message in the broker; queued a new one",
+            REQUEUED_BECAUSE[action],
         )
 
 

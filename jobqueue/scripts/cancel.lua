@@ -1,5 +1,5 @@
 -- Cancel a queued job, or a running job of the interruptible queue (it stops at its next chunk).
--- keys: job, running, jobs_counter
+-- keys: job, running, queued, jobs_counter
 -- args: job_id, finished_at, channel, interruptible_queue
 local A = cjson.decode(ARGV[1])
 local K = A.keys
@@ -9,6 +9,7 @@ local interruptible = status == 'running' and redis.call('HGET', K.job, 'queue')
 if status ~= 'queued' and not interruptible then return status end
 redis.call('HSET', K.job, 'status', 'canceled', 'finished_at', A.finished_at)
 redis.call('ZREM', K.running, A.job_id)
+redis.call('ZREM', K.queued, A.job_id)
 local info = redis.call('HMGET', K.job, 'model', 'task')
 redis.call('HINCRBY', K.jobs_counter, info[1] .. '|' .. info[2] .. '|canceled', 1)
 redis.call('PUBLISH', A.channel, 'canceled')

@@ -1,9 +1,9 @@
 --! uses metrics
 -- Admit, record and queue one job in one atomic step: the record and its message appear together or
 -- not at all, and a refused job leaves nothing behind but its count against the tenant's rate.
--- keys: job, index (the tenant's), idempotency, queue, submitted, rate_limit (the tenant's window),
---       rate (the queue's minute), depth_lists (the queue's broker lists)
--- args: ttl_s, idempotent, idempotency_value, prune_before, message, series (model|task),
+-- keys: job, index (the tenant's), idempotency, queue, queued (the queued jobs' index), submitted,
+--       rate_limit (the tenant's window), rate (the queue's minute), depth_lists (the queue's broker lists)
+-- args: now_s, ttl_s, idempotent, idempotency_value, prune_before, message, series (model|task),
 --       rate_limit, rate_window_ttl_s, max_depth (a limit of 0 is none), rate_ttl_s, fields
 local A = cjson.decode(ARGV[1])
 local K = A.keys
@@ -31,7 +31,10 @@ redis.call('EXPIRE', K.job, A.ttl_s)
 redis.call('ZADD', K.index, 0, A.fields.index_member)
 redis.call('ZREMRANGEBYLEX', K.index, '-', '(' .. A.prune_before)
 if A.idempotent then redis.call('SET', K.idempotency, A.idempotency_value, 'EX', A.ttl_s) end
-if A.message ~= '' then redis.call('LPUSH', K.queue, A.message) end
+if A.message ~= '' then
+  redis.call('LPUSH', K.queue, A.message)
+  redis.call('ZADD', K.queued, A.now_s, A.fields.id)
+end
 redis.call('HINCRBY', K.submitted, A.series, 1)
 count_rate(K.rate, 'enqueued', nil, A.rate_ttl_s)
 return {'created'}

@@ -1,12 +1,13 @@
 --! uses metrics
 -- Record a running job's outcome, unless another one was recorded first (that one stands), count it,
 -- and publish the final record so a waiting request needs no read of its own.
--- keys: job, running, jobs_counter, duration_histogram, rates (queue -> this minute's rate hash)
+-- keys: job, running, queued, jobs_counter, duration_histogram, rates (queue -> this minute's rate hash)
 -- args: job_id, status, finished_at, result, error (JSON texts), channel, now_s, slot_share
 --       (the share of the pool slot's time this job had), duration_buckets, rate_ttl_s
 local A = cjson.decode(ARGV[1])
 local K = A.keys
 redis.call('ZREM', K.running, A.job_id)
+redis.call('ZREM', K.queued, A.job_id)
 local status = redis.call('HGET', K.job, 'status')
 if not status then return 'missing' end
 if status == 'succeeded' or status == 'failed' or status == 'canceled' then return status end

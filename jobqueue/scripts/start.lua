@@ -1,9 +1,11 @@
 --! uses metrics
 -- Move a delivered job to running, unless it is finished, canceled or has failed too often.
--- keys: job, running (job ids scored by start time), wait_histogram
+-- keys: job, running (job ids scored by start time), queued, wait_histogram
 -- args: job_id, worker, now (ISO time), now_s (epoch seconds, as text), max_attempts, wait_buckets
 local A = cjson.decode(ARGV[1])
 local K = A.keys
+-- Delivered: whatever happens next, its message reached a worker.
+redis.call('ZREM', K.queued, A.job_id)
 local status = redis.call('HGET', K.job, 'status')
 if not status then
   redis.call('ZREM', K.running, A.job_id)

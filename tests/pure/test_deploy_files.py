@@ -49,8 +49,11 @@ def test_every_setting_can_be_given_to_compose() -> None:
     listed = set(re.findall(r"^# ([A-Z][A-Z0-9_]*)=", (PROJECT_ROOT / "compose.env").read_text(), re.MULTILINE))
     set_by_compose = {"REDIS_URL", "DATABASE_URL", "MODEL_DIR", "MODEL_SEED_DIR", "REDIS_PORT"}
     assert listed | set_by_compose == {name.upper() for name in Settings.model_fields}
-    assert all(service.get("env_file") == "compose.env" for name, service in _compose()["services"].items()
-               if name in _procfile())
+    assert all(
+        service.get("env_file") == "compose.env"
+        for name, service in _compose()["services"].items()
+        if name in _procfile()
+    )
 
 
 def test_compose_file_is_accepted_by_docker_compose() -> None:
@@ -59,8 +62,9 @@ def test_compose_file_is_accepted_by_docker_compose() -> None:
         if os.environ.get("CI"):
             pytest.fail("docker-compose is not installed; .ci/run installs Debian's package")
         pytest.skip("docker-compose is not installed: apt-get install docker-compose")
-    checked = subprocess.run([binary, "config", "-q"], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                             timeout=60, check=False)
+    checked = subprocess.run(
+        [binary, "config", "-q"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
     assert checked.returncode == 0, checked.stderr
 
 
