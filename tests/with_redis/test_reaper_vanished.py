@@ -30,8 +30,12 @@ def test_a_queued_job_whose_message_vanished_is_sent_again_and_a_waiting_one_is_
     # A worker's BRPOP took the first message (the oldest, at the list's right end) and died with it.
     assert json.loads(client.rpop(contract.Q_FAST))["headers"]["id"] == vanished
     celery = create_celery_client(settings)
-    reaper = Reaper(settings, JobStore.for_settings(client, settings), BrokerMessages(client),
-                    lambda task, job_id, queue: job_message(celery, task, job_id, queue))
+    reaper = Reaper(
+        settings,
+        JobStore.for_settings(client, settings),
+        BrokerMessages(client),
+        lambda task, job_id, queue: job_message(celery, task, job_id, queue),
+    )
     later = client.time()[0] + settings.fast_time_limit_s + settings.reaper_grace_s + 1  # past the bound
 
     assert reaper.sweep(later) == {}  # first seen without a message: it may be in flight
