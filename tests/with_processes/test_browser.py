@@ -141,3 +141,65 @@ def test_with_auth_on_the_page_asks_for_a_key_and_works_with_it(
         page.wait_for_selector("#jobs-table tbody tr.succeeded", timeout=10_000)
         assert page.is_hidden("#notice")
         shot(page, "with-key")
+
+
+def test_a_blank_city_is_refused_at_the_field_and_the_card_is_ready_again(page: Page) -> None:
+    page.wait_for_selector("#interests input[value='surfing']")
+    page.check("#interests input[value='surfing']")
+    page.fill("#city", "")
+    page.click("#signup-submit")
+    page.wait_for_selector("#signup-result[data-status='invalid']", timeout=10_000)
+    # The server's words, beside the field they concern and in the notice; nothing left waiting.
+    assert "at least 1 character" in page.inner_text(".field-error[data-for='input.city']")
+    assert page.get_attribute("#city", "aria-invalid") == "true"
+    assert "input.city: String should have at least 1 character" in page.inner_text("#notice")
+    assert "Waiting" not in page.inner_text("#signup-result")
+    assert page.is_enabled("#signup-submit")
+    shot(page, "refused-city")
+    # Corrected, the same card signs the user up and forgets the refusal.
+    page.fill("#city", "Lisbon")
+    page.click("#signup-submit")
+    page.wait_for_selector("#signup-result[data-status='succeeded']", timeout=30_000)
+    assert page.locator(".field-error").count() == 0 and page.is_hidden("#notice")
+
+
+def choose_customer(page: Page, customer_id: int) -> None:
+    """Make ``customer_id`` the customer the credit card asks about (one the list may not offer)."""
+    page.wait_for_selector("#customer option[value]", state="attached")
+    page.eval_on_selector(
+        "#customer",
+        "(select, id) => { select.append(new Option(`Customer ${id}`, id)); select.value = String(id); }",
+        customer_id,
+    )
+
+
+@pytest.mark.parametrize(("button", "result"), [("#score", "#credit-result"), ("#explain-local", "#local-chart")])
+def test_an_unknown_customer_is_refused_at_the_field_for_score_and_explain(
+    page: Page, button: str, result: str
+) -> None:
+    choose_customer(page, 1)
+    page.click(button)
+    page.wait_for_selector(f"{result}[data-status='invalid']", timeout=10_000)
+    assert "unknown customer 1; GET /customers lists them" in page.inner_text(
+        ".field-error[data-for='input.customer_id']"
+    )
+    assert "input.customer_id: unknown customer 1" in page.inner_text("#notice")
+    assert "…" not in page.inner_text(result)  # neither "Scoring…" nor "Explaining…" stays
+    assert page.is_enabled(button)
+
+
+def test_a_wrong_api_key_is_said_to_be_refused(
+    browser: Browser, settings: Settings, worker_process: WorkerProcess
+) -> None:
+    with serve_app(create_app(settings.replace(api_keys=API_KEYS))) as url, opened(browser, url) as page:
+        page.wait_for_selector("#notice:not([hidden])")
+        page.fill("#api-key", "not-a-key-of-this-service")
+        page.click("#key-form button")
+        page.wait_for_selector("#notice:has-text('refused')")
+        assert "The API key was refused (the API key is not valid)" in page.inner_text("#notice")
+        assert page.get_attribute("#api-key", "aria-invalid") == "true"
+        shot(page, "refused-key")
+        page.fill("#api-key", ACME)
+        page.click("#key-form button")
+        page.wait_for_selector("#notice", state="hidden")
+        assert page.get_attribute("#api-key", "aria-invalid") is None

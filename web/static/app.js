@@ -15,16 +15,21 @@ function element(tag, text, className) {
   return made;
 }
 
+// What the top notice says about a failed request: the server's own words, and what to do about a key.
+function describe(error) {
+  if (!(error instanceof ApiError)) return String(error.message || error);
+  if (error.keyRefused) return `The API key was refused (${error.message}): check it above, or clear it.`;
+  if (error.status === 401) return `This service needs an API key: enter it above (${error.message}).`;
+  return error.summary;
+}
+
 function notice(error) {
   const box = $("#notice");
-  if (!error) {
-    box.hidden = true;
-    return;
-  }
-  box.hidden = false;
-  box.textContent = error instanceof ApiError && error.status === 401
-    ? "This service needs an API key: enter it above."
-    : error instanceof ApiError && error.status === 403 ? "This API key may not do that." : String(error.message);
+  const key = $("#api-key");
+  if (error instanceof ApiError && error.status === 401) key.setAttribute("aria-invalid", "true");
+  else key.removeAttribute("aria-invalid");
+  box.hidden = !error;
+  box.textContent = error ? describe(error) : "";
 }
 
 function show(target, status, ...children) {
@@ -32,14 +37,56 @@ function show(target, status, ...children) {
   target.replaceChildren(...children);
 }
 
-function guard(action) {
+// -- field errors: details[].field names the input ("input.city"), the page marks it ------------------
+function fieldFor(section, name) {
+  const fields = [...section.querySelectorAll("[data-field]")];
+  return fields.find(({dataset}) => name === dataset.field || name.startsWith(`${dataset.field}.`));
+}
+
+function markField(field, message) {
+  field.setAttribute("aria-invalid", "true");
+  const note = element("span", message, "field-error");
+  note.dataset.for = field.dataset.field;
+  (field.closest("label") || field).after(note);
+}
+
+function clearFields(section) {
+  section.querySelectorAll(".field-error").forEach((note) => note.remove());
+  section.querySelectorAll("[aria-invalid]").forEach((field) => field.removeAttribute("aria-invalid"));
+}
+
+// A refused request: its message in the card that asked, each field error beside its field.
+function refuse(result, error) {
+  const section = result.closest("section");
+  const details = error instanceof ApiError ? error.details : [];
+  const elsewhere = details.filter(({field, message}) => {
+    const input = field && fieldFor(section, field);
+    if (input) markField(input, message);
+    return !input;
+  });
+  const headline = error instanceof ApiError && error.status !== 401 ? error.message : describe(error);
+  show(result, error instanceof ApiError && error.status < 500 ? "invalid" : "error",
+    element("span", headline, "error"),
+    ...elsewhere.map(({field, message}) => element("div", field ? `${field}: ${message}` : message, "error")));
+}
+
+// An event handler that reports failures: in the top notice and, given a result box, in its card.
+// The button that started it is disabled meanwhile, so the card is ready again however it ends.
+function guard(action, {result = null, button = null} = {}) {
   return async (event) => {
     if (event) event.preventDefault();
+    const box = result && $(result);
+    const busy = button && $(button);
+    if (box) clearFields(box.closest("section"));
+    if (busy) busy.disabled = true;
     try {
       notice(null);
       await action(event);
     } catch (error) {
       notice(error);
+      if (box) refuse(box, error);
+    } finally {
+      if (busy) busy.disabled = false;
     }
   };
 }
@@ -61,6 +108,7 @@ async function signUp() {
   const interests = [...document.querySelectorAll("#interests input:checked")].map((input) => input.value);
   const result = $("#signup-result");
   if (!interests.length) {
+    markField($("#interests"), "Pick at least one interest.");
     show(result, "invalid", element("span", "Pick at least one interest.", "error"));
     return;
   }
@@ -233,11 +281,11 @@ function start() {
     $("#key-state").textContent = savedKey() ? "saved" : "cleared";
     loadAll();
   });
-  $("#signup-form").addEventListener("submit", guard(signUp));
-  $("#credit-form").addEventListener("submit", guard(score));
-  $("#explain-local").addEventListener("click", guard(explainLocal));
+  $("#signup-form").addEventListener("submit", guard(signUp, {result: "#signup-result", button: "#signup-submit"}));
+  $("#credit-form").addEventListener("submit", guard(score, {result: "#credit-result", button: "#score"}));
+  $("#explain-local").addEventListener("click", guard(explainLocal, {result: "#local-chart", button: "#explain-local"}));
   $("#threshold").addEventListener("input", showThreshold);
-  $("#global-form").addEventListener("submit", guard(explainGlobal));
+  $("#global-form").addEventListener("submit", guard(explainGlobal, {result: "#global-chart"}));
   $("#global-cancel").addEventListener("click", guard(cancelGlobal));
   loadAll();
   refreshLoop();
