@@ -55,10 +55,13 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
+DESKTOP = {"width": 1280, "height": 900}
+
+
 @contextmanager
-def opened(browser: Browser, url: str) -> Iterator[Page]:
+def opened(browser: Browser, url: str, viewport: dict[str, int] = DESKTOP) -> Iterator[Page]:
     """The page at ``url`` in a fresh context (its own storage); fails on any uncaught script error."""
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    context = browser.new_context(viewport=viewport)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -179,7 +182,8 @@ def test_an_unknown_customer_is_refused_at_the_field_for_score_and_explain(
 ) -> None:
     choose_customer(page, 1)
     page.click(button)
-    page.wait_for_selector(f"{result}[data-status='invalid']", timeout=10_000)
+    page.wait_for_selector(f"{result}:not([data-status='']):not([data-status='queued'])", timeout=30_000)
+    assert page.get_attribute(result, "data-status") == "invalid", page.inner_text(result)
     assert "unknown customer 1; GET /customers lists them" in page.inner_text(
         ".field-error[data-for='input.customer_id']"
     )
@@ -203,3 +207,27 @@ def test_a_wrong_api_key_is_said_to_be_refused(
         page.click("#key-form button")
         page.wait_for_selector("#notice", state="hidden")
         assert page.get_attribute("#api-key", "aria-invalid") is None
+
+
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (360, 740)])
+def test_a_phone_never_scrolls_sideways(
+    browser: Browser, web_server: WebProcess, worker_process: WorkerProcess, width: int, height: int
+) -> None:
+    with opened(browser, web_server.url, {"width": width, "height": height}) as page:
+        sign_up(page)
+        page.wait_for_selector("#customer option[value]", state="attached")
+        page.click("#score")
+        page.wait_for_selector("#credit-result[data-status='succeeded'] .decision", timeout=30_000)
+        page.click("#explain-local")
+        page.wait_for_selector("#local-chart[data-status='succeeded'] svg", timeout=60_000)
+        page.wait_for_selector("#jobs-table tbody tr.succeeded", timeout=10_000)
+        scroll, client = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert scroll <= client == width
+        # The wide jobs table scrolls inside its card instead.
+        assert page.eval_on_selector("#jobs .table-scroll", "box => getComputedStyle(box).overflowX") == "auto"
+        # The chart is drawn for the phone, not shrunk from a desktop drawing: its 12 px text stays 12 px.
+        drawn, shown = page.eval_on_selector(
+            "#local-chart svg", "svg => [svg.viewBox.baseVal.width, svg.getBoundingClientRect().width]"
+        )
+        assert drawn == shown
+        shot(page, f"phone-{width}x{height}")
