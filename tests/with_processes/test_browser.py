@@ -17,6 +17,8 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from jobqueue.settings import PROJECT_ROOT, Settings
+from models.credit import customers
+from models.manifest import ModelStore
 from tests.support.data import ACME, API_KEYS, SCREENSHOTS
 from tests.support.processes import WebProcess, WorkerProcess
 from tests.support.servers import serve_app
@@ -107,7 +109,7 @@ def test_signup_shows_the_cluster_and_room(page: Page) -> None:
 
 
 def test_credit_scoring_and_both_explanations(page: Page) -> None:
-    page.wait_for_selector("#customer option[value]", state="attached")
+    page.wait_for_selector("#customer-ids option", state="attached")
     page.click("#score")
     page.wait_for_selector("#credit-result[data-status='succeeded'] .decision", timeout=30_000)
     # The slider moves the decision at once: nobody is refused at 1, everyone at 0.
@@ -167,13 +169,9 @@ def test_a_blank_city_is_refused_at_the_field_and_the_card_is_ready_again(page: 
 
 
 def choose_customer(page: Page, customer_id: int) -> None:
-    """Make ``customer_id`` the customer the credit card asks about (one the list may not offer)."""
-    page.wait_for_selector("#customer option[value]", state="attached")
-    page.eval_on_selector(
-        "#customer",
-        "(select, id) => { select.append(new Option(`Customer ${id}`, id)); select.value = String(id); }",
-        customer_id,
-    )
+    """Type ``customer_id`` into the credit card's customer field, once the page has loaded."""
+    page.wait_for_selector("#customer-ids option", state="attached")
+    page.fill("#customer", str(customer_id))
 
 
 @pytest.mark.parametrize(("button", "result"), [("#score", "#credit-result"), ("#explain-local", "#local-chart")])
@@ -215,7 +213,7 @@ def test_a_phone_never_scrolls_sideways(
 ) -> None:
     with opened(browser, web_server.url, {"width": width, "height": height}) as page:
         sign_up(page)
-        page.wait_for_selector("#customer option[value]", state="attached")
+        page.wait_for_selector("#customer-ids option", state="attached")
         page.click("#score")
         page.wait_for_selector("#credit-result[data-status='succeeded'] .decision", timeout=30_000)
         page.click("#explain-local")
@@ -231,3 +229,35 @@ def test_a_phone_never_scrolls_sideways(
         )
         assert drawn == shown
         shot(page, f"phone-{width}x{height}")
+
+
+def test_any_customer_is_found_by_id_and_explained_in_words(page: Page, settings: Settings) -> None:
+    manifest = ModelStore(settings.model_dir).manifest("credit")
+    last = customers.all_ids(manifest.file_path("customers"), manifest.details["id_column"])[-1]
+    choose_customer(page, int(str(last)[:4]))
+    # The suggestions come from the service's search: ids starting with what was typed.
+    page.wait_for_function(
+        "digits => [...document.querySelectorAll('#customer-ids option')].every(o => o.value.startsWith(digits))"
+        " && document.querySelectorAll('#customer-ids option').length > 0",
+        arg=str(last)[:4],
+    )
+    # The last of the customers, far beyond the first page of the list, is scored and explained.
+    page.fill("#customer", str(last))
+    page.click("#score")
+    page.wait_for_selector("#credit-result[data-status='succeeded'] .decision", timeout=30_000)
+    assert f"Customer {last}: probability of default" in page.inner_text("#credit-result")
+    page.click("#explain-local")
+    page.wait_for_selector("#local-chart[data-status='succeeded'] svg", timeout=60_000)
+    title = page.inner_text("#local-chart h3")
+    assert title.startswith(f"Customer {last}: average applicant ") and "\u00a0% → this applicant " in title
+    # The applicant's probability is the one scoring gave.
+    scored = page.inner_text("#credit-result").split("probability of default ")[1].split("\u00a0%")[0]
+    assert title.endswith(f"this applicant {scored}\u00a0%")
+    # Bars are labelled from the manifest, each with this applicant's value: no column codes.
+    labels = page.locator("#local-chart text.label").all_text_contents()
+    names = {f["label"] for f in manifest.details["features"]}
+    assert len(labels) == 12 and all(text.split("  ")[0] in names for text in labels)
+    notes = page.locator("#local-chart tspan.note").all_text_contents()
+    assert len(notes) == 12 and all(note.strip() for note in notes)
+    assert not any(text.isupper() for text in labels)
+    shot(page, "explained")

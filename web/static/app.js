@@ -2,6 +2,7 @@
 
 import {api, ApiError, jobFailure, runJob, saveKey, savedKey, watchJob} from "./api.js";
 import {barChart, largest} from "./charts.js";
+import {featureIndex, featureLabel, featureValue, percent, probability} from "./format.js";
 
 const $ = (selector) => document.querySelector(selector);
 const REFRESH_MS = 2000;
@@ -127,20 +128,44 @@ async function signUp() {
 }
 
 // -- credit -------------------------------------------------------------------
+const CUSTOMER_RE = /^[0-9]{1,18}$/;
+const SUGGESTIONS = 20;
+let features = featureIndex(); // the active credit model's features: name -> {label, unit}
+let searching = null;
+
+function offerCustomers(customers) {
+  $("#customer-ids").replaceChildren(...customers.map(({customer_id: id}) => new Option(`Customer ${id}`, id)));
+}
+
 async function loadCredit() {
-  const [model, page] = await Promise.all([api("GET", "/models/credit"), api("GET", "/customers?limit=100")]);
-  const select = $("#customer");
-  select.replaceChildren(...page.customers.map(({customer_id: id}) => {
-    const option = element("option", `Customer ${id}`);
-    option.value = id;
-    return option;
-  }));
+  const [model, page] = await Promise.all([api("GET", "/models/credit"), api("GET", `/customers?limit=${SUGGESTIONS}`)]);
+  features = featureIndex(model.details.features);
+  offerCustomers(page.customers);
+  if (!$("#customer").value && page.customers.length) $("#customer").value = page.customers[0].customer_id;
+  const count = model.metrics.n_customers;
+  $("#customer-hint").textContent = count
+    ? `${count.toLocaleString("en")} customers: type the first digits of an id to find one` : "";
   const recommended = model.metrics.recommended_threshold;
   if (recommended !== undefined) {
     $("#threshold").value = recommended;
     $("#threshold-hint").textContent = `recommended: ${recommended.toFixed(3)} (lowest expected cost)`;
   }
   showThreshold();
+}
+
+// Suggest the customers whose id starts with what was typed (GET /customers?id_prefix=), once typing pauses.
+function searchCustomers() {
+  clearTimeout(searching);
+  const digits = $("#customer").value.trim();
+  if (!CUSTOMER_RE.test(digits)) return;
+  searching = setTimeout(async () => {
+    try {
+      const page = await api("GET", `/customers?limit=${SUGGESTIONS}&id_prefix=${digits}`);
+      if ($("#customer").value.trim() === digits) offerCustomers(page.customers);
+    } catch (error) {
+      notice(error);
+    }
+  }, 150);
 }
 
 function decision(probability, threshold) {
@@ -157,22 +182,26 @@ function showThreshold() {
   }
 }
 
+// What was typed goes to the service as it is (digits as a number): the service says what is wrong with it.
 function creditInput() {
-  return {customer_id: Number($("#customer").value)};
+  const typed = $("#customer").value.trim();
+  return {customer_id: CUSTOMER_RE.test(typed) ? Number(typed) : typed || null};
 }
 
 async function score() {
   const result = $("#credit-result");
   show(result, "queued", element("span", "Scoring…", "muted"));
   const threshold = Number($("#threshold").value);
-  const job = await runJob({model: "credit", input: creditInput(), params: {threshold}});
+  const input = creditInput();
+  const job = await runJob({model: "credit", input, params: {threshold}});
   const failure = jobFailure(job);
   if (failure) {
     show(result, job.status, element("span", failure, "error"));
     return;
   }
   lastProbability = job.result.probability;
-  show(result, job.status, element("span", `Probability of default ${(lastProbability * 100).toFixed(1)}% `),
+  show(result, job.status,
+    element("span", `Customer ${input.customer_id}: probability of default ${percent(lastProbability)} `),
     element("span", job.result.decision, `decision ${job.result.decision}`));
   showThreshold();
 }
@@ -180,17 +209,22 @@ async function score() {
 async function explainLocal() {
   const chart = $("#local-chart");
   show(chart, "queued", element("span", "Explaining…", "muted"));
-  const job = await runJob({model: "credit", task: "explain", input: creditInput(),
-    params: {scope: "local", top: 10}});
+  const top = 12;
+  const job = await runJob({model: "credit", task: "explain", input: creditInput(), params: {scope: "local", top}});
   const failure = jobFailure(job);
   if (failure) {
     show(chart, job.status, element("span", failure, "error"));
     return;
   }
-  const {contributions, base_value: base, probability} = job.result;
-  barChart(chart, largest(contributions, 12), {
+  // SHAP values add up in log-odds: base + their sum is this applicant's; both read as probabilities.
+  const {base_value: base, probability: own, top_reasons: reasons, customer_id: id} = job.result;
+  barChart(chart, reasons.map(({feature, value, contribution}) => ({
+    label: featureLabel(features, feature), note: featureValue(features, feature, value), value: contribution,
+  })), {
     signed: true, positive: "raises risk", negative: "lowers risk",
-    title: `Why: probability ${(probability * 100).toFixed(1)}%, from the average ${base.toFixed(2)} log-odds`,
+    title: `Customer ${id}: average applicant ${percent(probability(base))} → this applicant ${percent(own)}`,
+    caption: `The ${reasons.length} features that moved this applicant's risk most, with their values; `
+      + "each bar is its push in log-odds (SHAP).",
   });
   chart.dataset.status = job.status;
 }
@@ -218,8 +252,13 @@ async function explainGlobal() {
       return;
     }
     const cached = job.result.cached ? " (reused from an identical earlier job)" : "";
-    barChart(chart, largest(job.result.importance, 15),
-      {title: `Mean |contribution| over ${job.result.sample_size} customers${cached}`});
+    const drivers = largest(job.result.importance, 15).map(([name, value]) => ({
+      label: featureLabel(features, name), value,
+    }));
+    barChart(chart, drivers, {
+      title: `What moves the risk most, over ${job.result.sample_size} customers${cached}`,
+      caption: "Each bar is a feature's average push on one applicant's risk, either way (mean |SHAP|, log-odds).",
+    });
     chart.dataset.status = job.status;
   } finally {
     $("#global-start").disabled = false;
@@ -285,6 +324,7 @@ function start() {
   $("#credit-form").addEventListener("submit", guard(score, {result: "#credit-result", button: "#score"}));
   $("#explain-local").addEventListener("click", guard(explainLocal, {result: "#local-chart", button: "#explain-local"}));
   $("#threshold").addEventListener("input", showThreshold);
+  $("#customer").addEventListener("input", searchCustomers);
   $("#global-form").addEventListener("submit", guard(explainGlobal, {result: "#global-chart"}));
   $("#global-cancel").addEventListener("click", guard(cancelGlobal));
   loadAll();

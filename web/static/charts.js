@@ -3,9 +3,9 @@
 // 12 px on a phone; on a narrow box each label sits on its own line above its bar.
 
 const SVG = "http://www.w3.org/2000/svg";
-const MAX_WIDTH = 680;
+const MAX_WIDTH = 720;
 const MIN_WIDTH = 260;
-const STACK_BELOW = 520; // px: narrower charts put labels above the bars
+const STACK_BELOW = 560; // px: narrower charts put labels above the bars
 const VALUE = 56; // px for the number at the right end of each row
 const CHAR = 7.5; // px per character of 12 px text, when it cannot be measured
 
@@ -16,43 +16,51 @@ function node(name, attributes, text) {
   return element;
 }
 
+// A row's label, and its note (the applicant's value) after it in a lighter tone.
+function labelText(attributes, {label, note}) {
+  const text = node("text", {...attributes, class: "label"}, label);
+  if (note !== undefined) text.append(node("tspan", {class: "note"}, `  ${note}`));
+  return text;
+}
+
 // The width of the widest label as the page's font draws it (an estimate if the box is not displayed).
-function widest(container, labels) {
+function widest(container, entries) {
   const probe = node("svg", {width: 0, height: 0});
-  const texts = labels.map((label) => node("text", {class: "label"}, label));
+  const texts = entries.map((entry) => labelText({}, entry));
   probe.append(...texts);
   container.append(probe);
   const measured = Math.max(0, ...texts.map((text) => text.getComputedTextLength()));
   probe.remove();
-  return measured || Math.max(0, ...labels.map((label) => String(label).length * CHAR));
+  return measured || Math.max(0, ...entries.map(({label, note = ""}) => (label.length + note.length + 2) * CHAR));
 }
 
-// entries: [[label, value], ...] in display order. Signed charts grow right for
-// positive values and left for negative ones, from a centre axis.
-export function barChart(container, entries, {signed = false, title = "", positive = "", negative = ""} = {}) {
+// entries: [{label, value, note}, ...] in display order (note is optional). Signed charts grow
+// right for positive values and left for negative ones, from a centre axis.
+export function barChart(container, entries, {signed = false, title = "", caption = "", positive = "",
+  negative = ""} = {}) {
   container.replaceChildren();
   if (title) container.append(Object.assign(document.createElement("h3"), {textContent: title}));
+  if (caption) container.append(Object.assign(document.createElement("p"), {textContent: caption, className: "muted"}));
   const width = Math.round(Math.min(MAX_WIDTH, Math.max(container.clientWidth, MIN_WIDTH)));
   const stacked = width < STACK_BELOW;
-  const labelWidth = stacked ? 0 : Math.min(Math.ceil(widest(container, entries.map(([l]) => l))) + 14, width * 0.45);
+  const labelWidth = stacked ? 0 : Math.min(Math.ceil(widest(container, entries)) + 14, width * 0.5);
   const row = stacked ? 38 : 24;
   const barTop = stacked ? 18 : 3; // within a row
   const barHeight = stacked ? 14 : 18;
   const height = entries.length * row + 28;
   const svg = node("svg", {viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": title});
   const plot = width - labelWidth - VALUE;
-  const largest = Math.max(...entries.map(([, v]) => Math.abs(v)), 1e-12);
+  const largest = Math.max(...entries.map(({value}) => Math.abs(value)), 1e-12);
   const zero = signed ? labelWidth + plot / 2 : labelWidth;
   const scale = (signed ? plot / 2 : plot) / largest;
-  entries.forEach(([label, value], i) => {
+  entries.forEach((entry, i) => {
+    const {label, value} = entry;
     const y = i * row;
     const length = Math.abs(value) * scale;
     const x = value >= 0 ? zero : zero - length;
     const kind = !signed ? "plain" : value >= 0 ? "positive" : "negative";
-    const text = stacked
-      ? node("text", {x: 0, y: y + 13, class: "label"}, label)
-      : node("text", {x: labelWidth - 8, y: y + barTop + 13, "text-anchor": "end", class: "label"}, label);
-    svg.append(text);
+    svg.append(stacked ? labelText({x: 0, y: y + 13}, entry)
+      : labelText({x: labelWidth - 8, y: y + barTop + 13, "text-anchor": "end"}, entry));
     const bar = node("rect", {x, y: y + barTop, width: Math.max(length, 1), height: barHeight, class: `bar ${kind}`});
     bar.append(node("title", {}, `${label}: ${value.toFixed(4)}`));
     svg.append(bar);
