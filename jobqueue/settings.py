@@ -13,6 +13,7 @@ from jobqueue import contract
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_DIR = PROJECT_ROOT / "models" / "store"
+DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
 
 
 class Settings(BaseModel):
@@ -120,8 +121,11 @@ class Settings(BaseModel):
     flower_basic_auth: str = Field(default="", repr=False)
     # `make run`'s private Redis listens here (None: a free port).
     redis_port: int | None = None
+    # `make run` keeps its private Redis's data in VAR_DIR/redis, and the address of the Redis it
+    # serves with in VAR_DIR/run/redis.json, where the project's commands find it.
+    var_dir: Path = DEFAULT_VAR_DIR
 
-    @field_validator("model_dir")
+    @field_validator("model_dir", "var_dir")
     @classmethod
     def _absolute(cls, path: Path) -> Path:
         return path.resolve()

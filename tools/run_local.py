@@ -14,13 +14,12 @@ import subprocess
 import sys
 from pathlib import Path
 from types import FrameType
-from urllib.parse import urlsplit, urlunsplit
 
+from jobqueue import local_redis
 from jobqueue.settings import Settings
 from tools.redis_server import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-REDIS_DIR = ROOT / "var" / "redis"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 OPTIONAL_PROCESSES = ("flower",)
 
@@ -47,14 +46,6 @@ def chosen_processes(argv: list[str]) -> list[str]:
     return [p for p in known if p not in OPTIONAL_PROCESSES or p in args.extra]
 
 
-def _redacted(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def _child_env(settings: Settings) -> dict[str, str]:
     """The children's environment: every setting spelled out, so each process reads the same ones."""
     env = {**os.environ, **settings.as_env()}
@@ -66,12 +57,17 @@ def _child_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def _print_banner(settings: Settings, server: RedisServer | None) -> None:
-    where = f"private, data in {REDIS_DIR.relative_to(ROOT)}/" if server else "from REDIS_URL"
+    where = f"private, data in {_shown(settings.var_dir / 'redis')}/" if server else "from REDIS_URL"
     print(
         "\n"
         f"  Scoring service  http://127.0.0.1:{settings.port}\n"
-        f"  Redis            {_redacted(settings.redis_url)} ({where})\n"
+        f"  Redis            {local_redis.redacted(settings.redis_url)} ({where})\n"
+        f"                   recorded in {_shown(local_redis.record_path(settings))} for the project's commands\n"
         "  Stop             Ctrl-C (or SIGTERM); everything started here is stopped\n",
         flush=True,
     )
@@ -117,12 +113,18 @@ def main(argv: list[str] | None = None) -> int:
     for signum in STOP_SIGNALS:
         signal.signal(signum, signal.default_int_handler)
     server: RedisServer | None = None
+    record: Path | None = None
     try:
         settings = Settings.from_env()
         if "redis_url" not in settings.model_fields_set:  # no REDIS_URL: a private Redis
-            server = RedisServer(port=settings.redis_port or free_port(), data_dir=REDIS_DIR, appendonly=True)
+            server = RedisServer(
+                port=settings.redis_port or free_port(), data_dir=settings.var_dir / "redis", appendonly=True
+            )
             server.start()
             settings = settings.replace(redis_url=server.url)
+        # `python -m tools.scale` and the other commands run without REDIS_URL find this service's Redis here.
+        record = local_redis.record_path(settings)
+        local_redis.record(record, settings.redis_url)
         _print_banner(settings, server)
         return _run_honcho(_child_env(settings), processes)
     except KeyboardInterrupt:
@@ -131,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"run_local: {exc}", file=sys.stderr)
         return 1
     finally:
+        if record is not None:
+            local_redis.forget(record)
         if server is not None:
             server.stop()
             print("run_local: Redis stopped", file=sys.stderr, flush=True)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from jobqueue import contract
+from jobqueue.local_redis import command_settings
 from jobqueue.settings import Settings
 from worker.celery_app import create_celery
 
@@ -86,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"usage: python -m worker {{{','.join(roles)}}} [celery options]\n\n{__doc__}", file=sys.stderr)
         return 2
     role, extra = args[0], args[1:]
-    settings = Settings.from_env()
+    # Without REDIS_URL, a worker started by hand joins the `make run` serving from this checkout.
+    settings = command_settings(f"worker {role}")
     if role != "flower" and not ROLES[role].loads_models:
         settings = settings.replace(warm_models=False)
     argv_of_role = flower_argv(settings) if role == "flower" else worker_argv(settings, role)
