@@ -61,16 +61,21 @@ def _shown(path: Path) -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
-def _print_banner(settings: Settings, server: RedisServer | None) -> None:
-    where = f"private, data in {_shown(settings.var_dir / 'redis')}/" if server else "from REDIS_URL"
-    print(
-        "\n"
-        f"  Scoring service  http://127.0.0.1:{settings.port}\n"
-        f"  Redis            {local_redis.redacted(settings.redis_url)} ({where})\n"
-        f"                   recorded in {_shown(local_redis.record_path(settings))} for the project's commands\n"
-        "  Stop             Ctrl-C (or SIGTERM); everything started here is stopped\n",
-        flush=True,
-    )
+def banner(settings: Settings, private_redis: bool, processes: list[str]) -> str:
+    """What `make run` prints once everything is set up: where to go, which Redis, how to stop."""
+    where = f"private, data in {_shown(settings.var_dir / 'redis')}/" if private_redis else "from REDIS_URL"
+    lines = [
+        f"  Scoring service  http://127.0.0.1:{settings.port}",
+        f"  Redis            {local_redis.redacted(settings.redis_url)} ({where})",
+        f"                   recorded in {_shown(local_redis.record_path(settings))} for the project's commands",
+    ]
+    if "flower" in processes:
+        # 0.0.0.0 listens everywhere; this machine reaches it on loopback.
+        host = "127.0.0.1" if settings.flower_address in ("0.0.0.0", "") else settings.flower_address
+        login = " (FLOWER_BASIC_AUTH's user and password)" if settings.flower_basic_auth else ""
+        lines.append(f"  Flower           http://{host}:{settings.flower_port}{login}")
+    lines.append("  Stop             Ctrl-C (or SIGTERM); everything started here is stopped")
+    return "\n" + "\n".join(lines) + "\n"
 
 
 def _run_honcho(env: dict[str, str], processes: list[str]) -> int:
@@ -125,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         # `python -m tools.scale` and the other commands run without REDIS_URL find this service's Redis here.
         record = local_redis.record_path(settings)
         local_redis.record(record, settings.redis_url)
-        _print_banner(settings, server)
+        print(banner(settings, server is not None, processes), flush=True)
         return _run_honcho(_child_env(settings), processes)
     except KeyboardInterrupt:
         return 0

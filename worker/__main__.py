@@ -10,6 +10,7 @@ ROLE are passed on to Celery and win over those.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -91,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     settings = command_settings(f"worker {role}")
     if role != "flower" and not ROLES[role].loads_models:
         settings = settings.replace(warm_models=False)
+    if role == "flower":
+        # Flower also reads FLOWER_* variables itself, and takes the empty FLOWER_BASIC_AUTH that
+        # Settings.as_env() hands every child for a login nobody has: its argv already says everything.
+        for name in [name for name in os.environ if name.startswith("FLOWER_")]:
+            del os.environ[name]
     argv_of_role = flower_argv(settings) if role == "flower" else worker_argv(settings, role)
     # celery-types calls start() NoReturn; it returns the command's exit code (or None) once it ends.
     start: Callable[[list[str]], int | None] = create_celery(settings).start

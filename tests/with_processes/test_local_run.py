@@ -14,9 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from jobqueue.settings import PROJECT_ROOT, Settings
-from tests.support.processes import eventually
+from tests.support.processes import eventually, settings_env, terminate
+from tools.redis_server import free_port
 
 README = PROJECT_ROOT / "README.md"
 
@@ -92,3 +94,30 @@ def test_the_readme_scale_command_reports_the_service_make_run_serves(
     assert make_run.wait(60) == 0
     assert not record.exists()
     assert "REDIS_URL is unset and no make run is serving from this checkout" in scale().stderr
+
+
+@pytest.mark.parametrize(("login", "status"), [("", 200), ("ops:flower-pass", 401)])
+def test_flower_as_make_run_starts_it_asks_for_a_login_only_when_one_is_set(
+    settings: Settings, tmp_path: Path, login: str, status: int
+) -> None:
+    port = free_port()
+    # The environment run_local gives every child: each setting spelled out, FLOWER_BASIC_AUTH="" included.
+    env = settings_env(settings.replace(flower_port=port, flower_basic_auth=login))
+    with open(tmp_path / "flower.log", "wb") as log:
+        flower = subprocess.Popen(
+            [sys.executable, "-m", "worker", "flower"], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+
+        def answer() -> int | None:
+            try:
+                return requests.get(f"http://127.0.0.1:{port}/", timeout=2).status_code
+            except requests.ConnectionError:
+                return None
+
+        assert eventually(answer, timeout_s=60, interval_s=0.2, message="Flower answering") == status
+        if login:
+            user, password = login.split(":")
+            assert requests.get(f"http://127.0.0.1:{port}/", auth=(user, password), timeout=5).status_code == 200
+    finally:
+        terminate(flower, 20)
