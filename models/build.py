@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,7 +42,10 @@ def build_missing(store: ModelStore) -> dict[str, str]:
     trained = {}
     for name, trainer in TRAINERS.items():
         if not store.versions(name):
+            print(f"training {name}…", flush=True)  # a first credit model takes a while: say what is happening
+            started = time.monotonic()
             trained[name] = trainer(store)
+            print(f"trained {name} in {time.monotonic() - started:.1f} s", flush=True)
     return trained
 
 
