@@ -46,9 +46,13 @@ function fieldFor(section, name) {
 
 function markField(field, message) {
   field.setAttribute("aria-invalid", "true");
+  // Score and explain may both be refused for the same customer: one note says it.
+  const anchor = field.closest("label") || field;
+  const next = anchor.nextElementSibling;
+  if (next && next.matches(".field-error") && next.textContent === message) return;
   const note = element("span", message, "field-error");
   note.dataset.for = field.dataset.field;
-  (field.closest("label") || field).after(note);
+  anchor.after(note);
 }
 
 function clearFields(section) {

@@ -47,7 +47,7 @@ export function barChart(container, entries, {signed = false, title = "", captio
   const row = stacked ? 38 : 24;
   const barTop = stacked ? 18 : 3; // within a row
   const barHeight = stacked ? 14 : 18;
-  const height = entries.length * row + 28;
+  const height = entries.length * row + (signed ? 28 : 6); // room for the legend under a signed chart
   const svg = node("svg", {viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": title});
   const plot = width - labelWidth - VALUE;
   const largest = Math.max(...entries.map(({value}) => Math.abs(value)), 1e-12);

@@ -21,12 +21,20 @@ export function featureLabel(index, name) {
   return (index[name] && index[name].label) || name;
 }
 
-// One applicant's value: DAYS_* (days before the application) in years, amounts with thousands separators.
+// A span of days as a person says it: "12 days", "8 months", "40.2 years".
+function span(days) {
+  const count = Math.abs(days);
+  if (count < 90) return `${Math.round(count)} day${Math.round(count) === 1 ? "" : "s"}`;
+  if (count < 2 * DAYS_PER_YEAR) return `${Math.round(count / (DAYS_PER_YEAR / 12))} months`;
+  return `${(count / DAYS_PER_YEAR).toFixed(1)} years`;
+}
+
+// One applicant's value: DAYS_* (days before the application) as a span, amounts with thousands separators.
 export function featureValue(index, name, value) {
   if (value === null || value === undefined) return "missing";
   if (typeof value !== "number") return String(value);
   const unit = index[name] && index[name].unit;
-  if (unit === "days") return `${(Math.abs(value) / DAYS_PER_YEAR).toFixed(1)} years`;
+  if (unit === "days") return span(value);
   if (unit === "currency") return value.toLocaleString("en", {maximumFractionDigits: 0});
   return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(3)));
 }
