@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from jobqueue import contract
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL_DIR = PROJECT_ROOT / "var" / "models"
-DEFAULT_DATABASE = PROJECT_ROOT / "var" / "registry.sqlite"
+DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
+DEFAULT_MODEL_DIR = DEFAULT_VAR_DIR / "models"
 
 
 class Settings(BaseModel):
@@ -34,7 +34,7 @@ class Settings(BaseModel):
     redis_tls_verify: bool = True
     redis_tls_ca_file: str = ""
     # The database every host shares: the model registry (versions, manifests, artifacts, the active
-    # version). PostgreSQL on Heroku and in compose; empty is a SQLite file under var/, for one host.
+    # version). PostgreSQL on Heroku and in compose; empty is VAR_DIR/registry.sqlite, for one host.
     database_url: str = Field(default="", repr=False)
     # This host's cache of the registry's artifacts: every file is checked against its manifest's
     # sha256 before it is written here, and again before it is unpickled.
@@ -138,8 +138,11 @@ class Settings(BaseModel):
     flower_basic_auth: str = Field(default="", repr=False)
     # `make run`'s private Redis listens here (None: a free port).
     redis_port: int | None = None
+    # `make run` keeps its private Redis's data in VAR_DIR/redis, and the address of the Redis it
+    # serves with in VAR_DIR/run/redis.json, where the project's commands find it.
+    var_dir: Path = DEFAULT_VAR_DIR
 
-    @field_validator("model_dir", "model_seed_dir")
+    @field_validator("model_dir", "model_seed_dir", "var_dir")
     @classmethod
     def _absolute(cls, path: Path) -> Path:
         return path.resolve()
@@ -151,7 +154,7 @@ class Settings(BaseModel):
         Heroku names PostgreSQL ``postgres://``, which SQLAlchemy no longer reads; both
         spellings use the psycopg (3) driver.
         """
-        url = self.database_url or f"sqlite:///{DEFAULT_DATABASE}"
+        url = self.database_url or f"sqlite:///{self.var_dir / 'registry.sqlite'}"
         for prefix in ("postgres://", "postgresql://"):
             if url.startswith(prefix):
                 return "postgresql+psycopg://" + url[len(prefix) :]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import shutil
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -43,8 +42,8 @@ TRAINERS: dict[str, Callable[[Any], str]] = {
 
 
 def say(message: str) -> None:
-    """Progress on stderr, so a first `make run` does not sit silent while it trains."""
-    print(message, file=sys.stderr, flush=True)
+    """Progress as it happens, so a first `make run` does not sit silent while it trains."""
+    print(message, flush=True)
 
 
 def build_missing(store: ModelStore, seeds: SeedFolder | None = None) -> dict[str, str]:
@@ -56,12 +55,15 @@ def build_missing(store: ModelStore, seeds: SeedFolder | None = None) -> dict[st
             continue
         seed = seeds.seed(name) if seeds else None
         if seed is not None:
-            done[name] = f"published {_publish_seed(store, seed.directory, name)} from {seed.directory}"
+            done[name] = f"published {name} {_publish_seed(store, seed.directory, name)} from {seed.directory}"
+        else:
+            say(f"training {name}…")
+            started = time.monotonic()
+            version = trainer(store)
+            done[name] = f"trained {name} in {time.monotonic() - started:.1f} s"
+            say(f"{done[name]} (version {version})")
             continue
-        say(f"training {name}…")
-        started = time.monotonic()
-        done[name] = f"trained {trainer(store)} in {time.monotonic() - started:.1f} s"
-        say(f"{name}: {done[name]}")
+        say(done[name])
     return done
 
 
@@ -92,11 +94,8 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> Non
             trainer(SeedFolder(settings.model_seed_dir))
         return
     migrate(settings)
-    done = build_missing(cli_store(settings), SeedFolder(settings.model_seed_dir))
-    for name, how in done.items():
-        print(f"{name}: {how}")
-    if not done:
-        print("every built-in model has a version in the registry")
+    if not build_missing(cli_store(settings), SeedFolder(settings.model_seed_dir)):
+        say("every built-in model has a version in the registry")
 
 
 if __name__ == "__main__":

@@ -19,18 +19,37 @@ RETRYABLE = frozenset({429, 503})
 MAX_SERVER_WAIT_S = 30  # the longest ?wait the service holds a request
 
 
+FIELDS_IN_MESSAGE = 3  # field errors an ApiError's message quotes; .details has them all
+
+
 class ApiError(Exception):
-    """An error answer: its HTTP status and the contract's error body."""
+    """An error answer: its HTTP status and the contract's error body.
+
+    Its message quotes the first field errors (``HTTP 422 validation_error: the
+    input does not fit the model's schema (input.city: String should have at
+    least 1 character)``); ``details`` lists every one.
+    """
 
     def __init__(self, status: int, body: dict[str, Any], retry_after: float | None = None) -> None:
         found = body.get("error")
         error: dict[str, Any] = found if isinstance(found, dict) else {}
-        super().__init__(f"HTTP {status} {error.get('type', 'error')}: {error.get('message', '')}")
+        details = error.get("details")
         self.status = status
         self.type = error.get("type", "")
         self.message = error.get("message", "")
-        self.details = error.get("details", [])
+        self.details: list[dict[str, Any]] = (
+            [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []
+        )
         self.retry_after = retry_after
+        super().__init__(f"HTTP {status} {self.type or 'error'}: {self.message}{self._fields()}")
+
+    def _fields(self) -> str:
+        quoted = [
+            f"{d['field']}: {d.get('message', '')}" if d.get("field") else str(d.get("message", ""))
+            for d in self.details[:FIELDS_IN_MESSAGE]
+        ]
+        more = len(self.details) - FIELDS_IN_MESSAGE
+        return f" ({'; '.join(quoted)}{f'; and {more} more' if more > 0 else ''})" if quoted else ""
 
 
 class JobTimeout(TimeoutError):

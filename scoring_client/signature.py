@@ -18,26 +18,43 @@ from collections.abc import Iterable
 SIGNATURE_HEADER = "X-Scoring-Signature"
 DEFAULT_TOLERANCE_S = 300
 
+Secret = str | bytes
+Secrets = Secret | Iterable[Secret]
 
-def _mac(secret: str, timestamp: int, body: bytes) -> str:
-    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+def _secrets(secrets: Secrets) -> list[bytes]:
+    """One secret (str or bytes) or several, as bytes; empty ones are dropped."""
+    # A str is iterable too: taken as a list, "secret" would be six one-letter secrets.
+    many = [secrets] if isinstance(secrets, (str, bytes)) else list(secrets)
+    return [secret.encode() if isinstance(secret, str) else bytes(secret) for secret in many if secret]
 
 
-def sign(secrets: Iterable[str], body: bytes, timestamp: int | None = None) -> str:
-    """The header value for ``body``, signed with every secret given."""
+def _bytes(body: bytes | str) -> bytes:
+    return body.encode() if isinstance(body, str) else bytes(body)
+
+
+def _mac(secret: bytes, timestamp: int, body: bytes) -> str:
+    return hmac.new(secret, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def sign(secrets: Secrets, body: bytes | str, timestamp: int | None = None) -> str:
+    """The header value for ``body``, signed with the secret given, or with each of a list of them."""
     moment = int(time.time()) if timestamp is None else timestamp
-    return ",".join([f"t={moment}", *(f"v1={_mac(secret, moment, body)}" for secret in secrets)])
+    macs = [f"v1={_mac(secret, moment, _bytes(body))}" for secret in _secrets(secrets)]
+    if not macs:
+        raise ValueError("no secret to sign with")
+    return ",".join([f"t={moment}", *macs])
 
 
 def verify_signature(
-    secrets: str | Iterable[str],
-    body: bytes,
+    secrets: Secrets,
+    body: bytes | str,
     header: str | None,
     tolerance_s: float = DEFAULT_TOLERANCE_S,
     now: float | None = None,
 ) -> bool:
-    """True if ``header`` signs exactly ``body`` (the raw bytes received) with one of ``secrets``,
-    at a time within ``tolerance_s`` of now."""
+    """True if ``header`` signs exactly ``body`` (the raw bytes received) with one of ``secrets``
+    (a str or bytes secret, or a list of them), at a time within ``tolerance_s`` of now."""
     if not header:
         return False
     timestamp, signatures = None, []
@@ -51,8 +68,7 @@ def verify_signature(
         return False
     if abs((time.time() if now is None else now) - timestamp) > tolerance_s:
         return False
-    candidates = [secrets] if isinstance(secrets, str) else list(secrets)
-    expected = [_mac(secret, timestamp, body) for secret in candidates if secret]
+    expected = [_mac(secret, timestamp, _bytes(body)) for secret in _secrets(secrets)]
     # Compare every pair, so the time taken does not tell which one matched.
     matches = [hmac.compare_digest(e, s) for e in expected for s in signatures]
     return any(matches)

@@ -14,13 +14,12 @@ import subprocess
 import sys
 from pathlib import Path
 from types import FrameType
-from urllib.parse import urlsplit, urlunsplit
 
+from jobqueue import local_redis
 from jobqueue.settings import Settings
 from tools.redis_server import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-REDIS_DIR = ROOT / "var" / "redis"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 OPTIONAL_PROCESSES = ("flower",)
 # Heroku's one-off step at each deploy; `make run` has done its work already (`make models`).
@@ -50,14 +49,6 @@ def chosen_processes(argv: list[str]) -> list[str]:
     return [p for p in known if p not in OPTIONAL_PROCESSES or p in args.extra]
 
 
-def _redacted(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def _child_env(settings: Settings) -> dict[str, str]:
     """The children's environment: every setting spelled out, so each process reads the same ones."""
     env = {**os.environ, **settings.as_env()}
@@ -69,15 +60,25 @@ def _child_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def _print_banner(settings: Settings, server: RedisServer | None) -> None:
-    where = f"private, data in {REDIS_DIR.relative_to(ROOT)}/" if server else "from REDIS_URL"
-    print(
-        "\n"
-        f"  Scoring service  http://127.0.0.1:{settings.port}\n"
-        f"  Redis            {_redacted(settings.redis_url)} ({where})\n"
-        "  Stop             Ctrl-C (or SIGTERM); everything started here is stopped\n",
-        flush=True,
-    )
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def banner(settings: Settings, private_redis: bool, processes: list[str]) -> str:
+    """What `make run` prints once everything is set up: where to go, which Redis, how to stop."""
+    where = f"private, data in {_shown(settings.var_dir / 'redis')}/" if private_redis else "from REDIS_URL"
+    lines = [
+        f"  Scoring service  http://127.0.0.1:{settings.port}",
+        f"  Redis            {local_redis.redacted(settings.redis_url)} ({where})",
+        f"                   recorded in {_shown(local_redis.record_path(settings))} for the project's commands",
+    ]
+    if "flower" in processes:
+        # 0.0.0.0 listens everywhere; this machine reaches it on loopback.
+        host = "127.0.0.1" if settings.flower_address in ("0.0.0.0", "") else settings.flower_address
+        login = " (FLOWER_BASIC_AUTH's user and password)" if settings.flower_basic_auth else ""
+        lines.append(f"  Flower           http://{host}:{settings.flower_port}{login}")
+    lines.append("  Stop             Ctrl-C (or SIGTERM); everything started here is stopped")
+    return "\n" + "\n".join(lines) + "\n"
 
 
 def _run_honcho(env: dict[str, str], processes: list[str]) -> int:
@@ -120,13 +121,19 @@ def main(argv: list[str] | None = None) -> int:
     for signum in STOP_SIGNALS:
         signal.signal(signum, signal.default_int_handler)
     server: RedisServer | None = None
+    record: Path | None = None
     try:
         settings = Settings.from_env()
         if "redis_url" not in settings.model_fields_set:  # no REDIS_URL: a private Redis
-            server = RedisServer(port=settings.redis_port or free_port(), data_dir=REDIS_DIR, appendonly=True)
+            server = RedisServer(
+                port=settings.redis_port or free_port(), data_dir=settings.var_dir / "redis", appendonly=True
+            )
             server.start()
             settings = settings.replace(redis_url=server.url)
-        _print_banner(settings, server)
+        # `python -m tools.scale` and the other commands run without REDIS_URL find this service's Redis here.
+        record = local_redis.record_path(settings)
+        local_redis.record(record, settings.redis_url)
+        print(banner(settings, server is not None, processes), flush=True)
         return _run_honcho(_child_env(settings), processes)
     except KeyboardInterrupt:
         return 0
@@ -134,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"run_local: {exc}", file=sys.stderr)
         return 1
     finally:
+        if record is not None:
+            local_redis.forget(record)
         if server is not None:
             server.stop()
             print("run_local: Redis stopped", file=sys.stderr, flush=True)

@@ -1,5 +1,8 @@
 """``python -m tools.scale``: the scaling signal of GET /scaling, read from Redis directly.
 
+It reads REDIS_URL, else the Redis that a running ``make run`` recorded, else
+the default, and says on stderr which one it read.
+
 python -m tools.scale               a table, one row per queue
 python -m tools.scale --json        the same document as GET /scaling
 python -m tools.scale --queue fast  only the suggested worker count, for scripts:
@@ -18,8 +21,8 @@ import redis
 
 from jobqueue import contract
 from jobqueue.connections import create_redis
+from jobqueue.local_redis import command_settings
 from jobqueue.scaling import scaling_signal
-from jobqueue.settings import Settings
 
 COLUMNS = [
     ("queue", "queue"),
@@ -49,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     shape.add_argument("--json", action="store_true", help="print the GET /scaling document")
     shape.add_argument("--queue", choices=contract.QUEUES, help="print only this queue's suggested workers")
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
+    # Without REDIS_URL, the Redis of the `make run` serving from this checkout; stderr says which.
+    settings = command_settings("scale")
     try:
         signal = scaling_signal(create_redis(settings), settings, time.time())
     except redis.RedisError as exc:

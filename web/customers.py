@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from models.credit import customers
 from models.manifest import ArtifactRefused
@@ -47,13 +47,17 @@ def _private(body: dict[str, Any]) -> Response:
 
 @bp.get("/customers")
 def list_customers() -> Response:
-    """A page of customers in id order; ``next_cursor`` continues after the last one."""
+    """A page of customers in id order, all or those whose id starts with ``id_prefix`` (a search by id);
+    ``next_cursor`` continues after the last one."""
     limit, cursor, details = page_args(CURSOR_RE)
+    id_prefix = request.args.get("id_prefix") or None
+    if id_prefix is not None and not CURSOR_RE.fullmatch(id_prefix):
+        details.append({"field": "id_prefix", "type": "invalid", "message": "the first 1 to 18 digits of an id"})
     if details:
         raise ApiError(422, "validation_error", "invalid query parameters", details)
     path, id_column = _table()
     # One row more than asked tells whether another page exists.
-    rows = customers.page(path, id_column, limit + 1, int(cursor) if cursor else None)
+    rows = customers.page(path, id_column, limit + 1, int(cursor) if cursor else None, id_prefix)
     more = len(rows) > limit
     rows = rows[:limit]
     return _private({"customers": [_view(i, f) for i, f in rows], "next_cursor": str(rows[-1][0]) if more else None})

@@ -145,11 +145,11 @@ def cancel_job(job_id: str) -> Response:
         send_callback(_ext("celery"), job_id)
     if record["status"] == contract.CANCELED:
         return _job_response(record, 200)
+    state = "is already running" if record["status"] == contract.RUNNING else f"has already ended: {record['status']}"
     raise ApiError(
         409,
         "not_cancelable",
-        f"the job is already {record['status']}; only queued jobs, and running "
-        "jobs of the heavy queue (explanations), can be canceled",
+        f"the job {state}; only queued jobs, and running jobs of the heavy queue (explanations), can be canceled",
     )
 
 

@@ -189,11 +189,19 @@ def build_spec(max_wait_s: float = 30.0) -> dict[str, Any]:
         },
         "/customers": {
             "get": {
-                "summary": "The credit model's customers, in id order",
+                "summary": "The credit model's customers, in id order; search them by id with id_prefix",
                 "operationId": "listCustomers",
                 "description": "Personal data: answered with Cache-Control: no-store and never logged.",
                 "parameters": [
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                    {
+                        "name": "id_prefix",
+                        "in": "query",
+                        "schema": {"type": "string", "pattern": _or_empty(customers.CURSOR_RE.pattern)},
+                        "description": "Extension: only customers whose id starts with these digits (1003 finds "
+                        "1003, 10030-10039, 100300-100399, ...), paged with cursor like the full list; "
+                        "empty: every customer.",
+                    },
                     {
                         "name": "cursor",
                         "in": "query",

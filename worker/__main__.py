@@ -10,11 +10,13 @@ ROLE are passed on to Celery and win over those.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from jobqueue import contract
+from jobqueue.local_redis import command_settings
 from jobqueue.settings import Settings
 from worker.celery_app import create_celery
 
@@ -86,9 +88,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"usage: python -m worker {{{','.join(roles)}}} [celery options]\n\n{__doc__}", file=sys.stderr)
         return 2
     role, extra = args[0], args[1:]
-    settings = Settings.from_env()
+    # Without REDIS_URL, a worker started by hand joins the `make run` serving from this checkout.
+    settings = command_settings(f"worker {role}")
     if role != "flower" and not ROLES[role].loads_models:
         settings = settings.replace(warm_models=False)
+    if role == "flower":
+        # Flower also reads FLOWER_* variables itself, and takes the empty FLOWER_BASIC_AUTH that
+        # Settings.as_env() hands every child for a login nobody has: its argv already says everything.
+        for name in [name for name in os.environ if name.startswith("FLOWER_")]:
+            del os.environ[name]
     argv_of_role = flower_argv(settings) if role == "flower" else worker_argv(settings, role)
     # celery-types calls start() NoReturn; it returns the command's exit code (or None) once it ends.
     start: Callable[[list[str]], int | None] = create_celery(settings).start

@@ -99,13 +99,44 @@ def fetch(path: Path, id_column: str, ids: Sequence[int]) -> dict[int, Record]:
     return found
 
 
-def page(path: Path, id_column: str, limit: int, after: int | None = None) -> list[tuple[int, Record]]:
-    """Up to ``limit`` customers with ids above ``after``, in id order."""
-    cursor = _reader(path).execute(
-        f"SELECT * FROM {TABLE} WHERE {_ident(id_column)} > ? ORDER BY {_ident(id_column)} LIMIT ?",  # noqa: S608 - identifiers are TABLE or _ident-checked; values are bound
-        (after if after is not None else -(2**63), limit),
-    )
-    return _records(cursor)
+MAX_ID = 2**63 - 1  # SQLite's largest INTEGER PRIMARY KEY
+
+
+def prefix_ranges(prefix: str) -> list[tuple[int, int]]:
+    """The ranges of positive 64-bit ids whose decimal digits start with ``prefix``, ascending and disjoint.
+
+    "12" is 12, 120-129, 1200-1299, ...: one range per id length, so a search
+    by prefix is a few primary-key range walks rather than a scan.
+    """
+    if not prefix.isdigit() or prefix.startswith("0"):
+        return []  # no positive id is written with a leading zero
+    start, ranges = int(prefix), []
+    while start <= MAX_ID:
+        width = 10 ** len(str(start)) // 10 ** len(prefix)  # ids of this length sharing the prefix
+        ranges.append((start, min(start + width - 1, MAX_ID)))
+        start *= 10
+    return ranges
+
+
+def page(
+    path: Path, id_column: str, limit: int, after: int | None = None, id_prefix: str | None = None
+) -> list[tuple[int, Record]]:
+    """Up to ``limit`` customers with ids above ``after`` (and starting with ``id_prefix``), in id order."""
+    ranges = prefix_ranges(id_prefix) if id_prefix is not None else [(-(2**63), MAX_ID)]
+    low = after + 1 if after is not None else -(2**63)
+    found: list[tuple[int, Record]] = []
+    column = _ident(id_column)
+    for first, last in ranges:
+        if len(found) >= limit:
+            break
+        if last < low:
+            continue
+        cursor = _reader(path).execute(
+            f"SELECT * FROM {TABLE} WHERE {column} BETWEEN ? AND ? ORDER BY {column} LIMIT ?",  # noqa: S608 - identifiers are TABLE or _ident-checked; values are bound
+            (max(first, low), last, limit - len(found)),
+        )
+        found += _records(cursor)
+    return found
 
 
 def all_ids(path: Path, id_column: str) -> list[int]:

@@ -27,30 +27,40 @@ from models.tabular.schema import FEATURE_NAME_RE, KIND, MAX_FEATURES, Estimator
 from models.training import DATA_READY, FITTED, TRAIN_STEPS, Progress, no_progress, trainer_parser
 
 
+def _columns(names: Sequence[object]) -> str:
+    """'column "a"' or 'columns "a", "b"': messages name one column or several."""
+    return ("column " if len(names) == 1 else "columns ") + ", ".join(repr(str(name)) for name in names)
+
+
 def read_table(path: Path, target: str, drop: Sequence[str] = ()) -> tuple[pd.DataFrame, np.ndarray]:
     """The feature columns and the target of a CSV; raises ValueError saying what to fix."""
     df = pd.read_csv(path)
     missing = [c for c in (target, *drop) if c not in df.columns]
     if missing:
-        raise ValueError(
-            f"{path.name} has no column {', '.join(map(repr, missing))}; its columns: {', '.join(map(str, df.columns))}"
-        )
-    if df[target].isna().any():
-        raise ValueError(f"{int(df[target].isna().sum())} rows have no {target}; remove or fill them")
+        raise ValueError(f"{path.name} has no {_columns(missing)}; its columns: {', '.join(map(str, df.columns))}")
+    if (unlabelled := int(df[target].isna().sum())) > 0:
+        rows = "1 row has" if unlabelled == 1 else f"{unlabelled} rows have"
+        raise ValueError(f"{rows} no {target}; remove or fill {'it' if unlabelled == 1 else 'them'}")
     features = df.drop(columns=[target, *drop])
     bad_names = [str(c) for c in features.columns if not FEATURE_NAME_RE.match(str(c))]
     if bad_names:
-        raise ValueError(f"column names must be 1 to 64 printable characters: {bad_names}")
+        raise ValueError(f"column names must be 1 to 64 printable characters, unlike {_columns(bad_names)}")
     text = [
         c
         for c in features.columns
         if not pd.api.types.is_numeric_dtype(features[c]) or pd.api.types.is_bool_dtype(features[c])
     ]
     if text:
-        raise ValueError(f"features must be numeric; {', '.join(text)} are not (leave them out with --drop)")
+        one = len(text) == 1
+        raise ValueError(
+            f"features must be numeric; {_columns(text)} {'is' if one else 'are'} not "
+            f"(leave {'it' if one else 'them'} out with --drop)"
+        )
     empty = [c for c in features.columns if features[c].isna().all()]
     if empty or not 1 <= features.shape[1] <= MAX_FEATURES:
-        raise ValueError(f"need 1 to {MAX_FEATURES} features with values; empty columns: {empty}")
+        raise ValueError(
+            f"need 1 to {MAX_FEATURES} features with values" + (f"; empty: {_columns(empty)}" if empty else "")
+        )
     return features.astype(float), df[target].to_numpy()
 
 
@@ -69,7 +79,7 @@ def train(
     if not NAME_RE.match(name):
         raise ValueError(f"invalid model name {name!r}: lower-case letters, digits, '-' and '_'")
     if store.versions(name) and (kind := store.manifest(name).kind) != KIND:
-        raise ValueError(f"model {name!r} is a {kind} model; give the table its own name")
+        raise ValueError(f"model {name!r} already exists, of kind {kind}; give the table its own name")
     features, y = read_table(data, target, drop)
     X = features.to_numpy()
     progress(DATA_READY, TRAIN_STEPS)

@@ -53,6 +53,15 @@ def test_manifest_records_auc_threshold_and_pins_the_customer_table(credit: Load
     assert [f["name"] for f in manifest.details["features"]] == list(dataset.generate(1).columns[2:])
 
 
+def test_every_synthetic_feature_has_a_readable_label_and_days_are_marked(credit: LoadedModel) -> None:
+    features = {f["name"]: f for f in credit.manifest.details["features"]}
+    assert all(f["label"] and f["label"] != name for name, f in features.items())
+    assert {name for name, f in features.items() if f.get("unit") == "days"} == {
+        name for name in features if name.startswith("DAYS_")
+    }
+    assert features["AMT_CREDIT"]["unit"] == "currency" and "unit" not in features["EXT_SOURCE_1"]
+
+
 def test_tampered_customer_table_is_refused(model_copy: Path) -> None:
     manifest = store_at(model_copy).manifest("credit")
     with open(manifest.file_path("customers"), "ab") as handle:

@@ -94,9 +94,15 @@ def test_csv_model_input_needs_every_column_as_a_number(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda df: df.assign(ward="A"), "ward are not"),
+        (lambda df: df.assign(ward="A"), "features must be numeric; column 'ward' is not (leave it out with --drop)"),
+        (lambda df: df.assign(ward="A", unit="B"), "columns 'ward', 'unit' are not (leave them out with --drop)"),
+        (lambda df: df.assign(Outcome=df["Outcome"].where(df.index > 0)), "1 row has no Outcome; remove or fill it"),
+        (
+            lambda df: df.assign(Outcome=df["Outcome"].where(df.index > 1)),
+            "2 rows have no Outcome; remove or fill them",
+        ),
         (lambda df: df.assign(Outcome=1), "single class"),
-        (lambda df: df.drop(columns=["Outcome"]), "no column 'Outcome'"),
+        (lambda df: df.drop(columns=["Outcome"]), "c.csv has no column 'Outcome'; its columns: patient id,"),
     ],
 )
 def test_unusable_csv_is_refused_with_what_to_fix(
@@ -127,7 +133,9 @@ def test_csv_training_will_not_take_over_a_model_of_another_kind(
             ],
             settings=store_settings(iris_store),
         )
-    assert "is a iris-classifier model" in capsys.readouterr().err
+    assert "model 'iris' already exists, of kind iris-classifier; give the table its own name" in (
+        capsys.readouterr().err
+    )
 
 
 def test_iris_accepts_snake_case_and_kaggle_style_names_alike(iris_store: ModelStore) -> None:

@@ -17,6 +17,8 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from jobqueue.settings import PROJECT_ROOT, Settings
+from models.credit import customers
+from models.store import ModelStore
 from tests.support.data import ACME, API_KEYS, SCREENSHOTS
 from tests.support.processes import WebProcess, WorkerProcess
 from tests.support.servers import serve_app
@@ -55,10 +57,13 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
+DESKTOP = {"width": 1280, "height": 900}
+
+
 @contextmanager
-def opened(browser: Browser, url: str) -> Iterator[Page]:
+def opened(browser: Browser, url: str, viewport: dict[str, int] = DESKTOP) -> Iterator[Page]:
     """The page at ``url`` in a fresh context (its own storage); fails on any uncaught script error."""
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    context = browser.new_context(viewport=viewport)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -104,7 +109,7 @@ def test_signup_shows_the_cluster_and_room(page: Page) -> None:
 
 
 def test_credit_scoring_and_both_explanations(page: Page) -> None:
-    page.wait_for_selector("#customer option[value]", state="attached")
+    page.wait_for_selector("#customer-ids option", state="attached")
     page.click("#score")
     page.wait_for_selector("#credit-result[data-status='succeeded'] .decision", timeout=30_000)
     # The slider moves the decision at once: nobody is refused at 1, everyone at 0.
@@ -141,3 +146,118 @@ def test_with_auth_on_the_page_asks_for_a_key_and_works_with_it(
         page.wait_for_selector("#jobs-table tbody tr.succeeded", timeout=10_000)
         assert page.is_hidden("#notice")
         shot(page, "with-key")
+
+
+def test_a_blank_city_is_refused_at_the_field_and_the_card_is_ready_again(page: Page) -> None:
+    page.wait_for_selector("#interests input[value='surfing']")
+    page.check("#interests input[value='surfing']")
+    page.fill("#city", "")
+    page.click("#signup-submit")
+    page.wait_for_selector("#signup-result[data-status='invalid']", timeout=10_000)
+    # The server's words, beside the field they concern and in the notice; nothing left waiting.
+    assert "at least 1 character" in page.inner_text(".field-error[data-for='input.city']")
+    assert page.get_attribute("#city", "aria-invalid") == "true"
+    assert "input.city: String should have at least 1 character" in page.inner_text("#notice")
+    assert "Waiting" not in page.inner_text("#signup-result")
+    assert page.is_enabled("#signup-submit")
+    shot(page, "refused-city")
+    # Corrected, the same card signs the user up and forgets the refusal.
+    page.fill("#city", "Lisbon")
+    page.click("#signup-submit")
+    page.wait_for_selector("#signup-result[data-status='succeeded']", timeout=30_000)
+    assert page.locator(".field-error").count() == 0 and page.is_hidden("#notice")
+
+
+def choose_customer(page: Page, customer_id: int) -> None:
+    """Type ``customer_id`` into the credit card's customer field, once the page has loaded."""
+    page.wait_for_selector("#customer-ids option", state="attached")
+    page.fill("#customer", str(customer_id))
+
+
+@pytest.mark.parametrize(("button", "result"), [("#score", "#credit-result"), ("#explain-local", "#local-chart")])
+def test_an_unknown_customer_is_refused_at_the_field_for_score_and_explain(
+    page: Page, button: str, result: str
+) -> None:
+    choose_customer(page, 1)
+    page.click(button)
+    page.wait_for_selector(f"{result}:not([data-status='']):not([data-status='queued'])", timeout=30_000)
+    assert page.get_attribute(result, "data-status") == "invalid", page.inner_text(result)
+    assert "unknown customer 1; GET /customers lists them" in page.inner_text(
+        ".field-error[data-for='input.customer_id']"
+    )
+    assert "input.customer_id: unknown customer 1" in page.inner_text("#notice")
+    assert "…" not in page.inner_text(result)  # neither "Scoring…" nor "Explaining…" stays
+    assert page.is_enabled(button)
+
+
+def test_a_wrong_api_key_is_said_to_be_refused(
+    browser: Browser, settings: Settings, worker_process: WorkerProcess
+) -> None:
+    with serve_app(create_app(settings.replace(api_keys=API_KEYS))) as url, opened(browser, url) as page:
+        page.wait_for_selector("#notice:not([hidden])")
+        page.fill("#api-key", "not-a-key-of-this-service")
+        page.click("#key-form button")
+        page.wait_for_selector("#notice:has-text('refused')")
+        assert "The API key was refused (the API key is not valid)" in page.inner_text("#notice")
+        assert page.get_attribute("#api-key", "aria-invalid") == "true"
+        shot(page, "refused-key")
+        page.fill("#api-key", ACME)
+        page.click("#key-form button")
+        page.wait_for_selector("#notice", state="hidden")
+        assert page.get_attribute("#api-key", "aria-invalid") is None
+
+
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (360, 740)])
+def test_a_phone_never_scrolls_sideways(
+    browser: Browser, web_server: WebProcess, worker_process: WorkerProcess, width: int, height: int
+) -> None:
+    with opened(browser, web_server.url, {"width": width, "height": height}) as page:
+        sign_up(page)
+        page.wait_for_selector("#customer-ids option", state="attached")
+        page.click("#score")
+        page.wait_for_selector("#credit-result[data-status='succeeded'] .decision", timeout=30_000)
+        page.click("#explain-local")
+        page.wait_for_selector("#local-chart[data-status='succeeded'] svg", timeout=60_000)
+        page.wait_for_selector("#jobs-table tbody tr.succeeded", timeout=10_000)
+        scroll, client = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert scroll <= client == width
+        # The wide jobs table scrolls inside its card instead.
+        assert page.eval_on_selector("#jobs .table-scroll", "box => getComputedStyle(box).overflowX") == "auto"
+        # The chart is drawn for the phone, not shrunk from a desktop drawing: its 12 px text stays 12 px.
+        drawn, shown = page.eval_on_selector(
+            "#local-chart svg", "svg => [svg.viewBox.baseVal.width, svg.getBoundingClientRect().width]"
+        )
+        assert drawn == shown
+        shot(page, f"phone-{width}x{height}")
+
+
+def test_any_customer_is_found_by_id_and_explained_in_words(page: Page, settings: Settings) -> None:
+    manifest = ModelStore.for_settings(settings).manifest("credit")
+    last = customers.all_ids(manifest.file_path("customers"), manifest.details["id_column"])[-1]
+    choose_customer(page, int(str(last)[:4]))
+    # The suggestions come from the service's search: ids starting with what was typed.
+    page.wait_for_function(
+        "digits => [...document.querySelectorAll('#customer-ids option')].every(o => o.value.startsWith(digits))"
+        " && document.querySelectorAll('#customer-ids option').length > 0",
+        arg=str(last)[:4],
+    )
+    # The last of the customers, far beyond the first page of the list, is scored and explained.
+    page.fill("#customer", str(last))
+    page.click("#score")
+    page.wait_for_selector("#credit-result[data-status='succeeded'] .decision", timeout=30_000)
+    assert f"Customer {last}: probability of default" in page.inner_text("#credit-result")
+    page.click("#explain-local")
+    page.wait_for_selector("#local-chart[data-status='succeeded'] svg", timeout=60_000)
+    title = page.inner_text("#local-chart h3")
+    assert title.startswith(f"Customer {last}: average applicant ") and "\u00a0% → this applicant " in title
+    # The applicant's probability is the one scoring gave.
+    scored = page.inner_text("#credit-result").split("probability of default ")[1].split("\u00a0%")[0]
+    assert title.endswith(f"this applicant {scored}\u00a0%")
+    # Bars are labelled from the manifest, each with this applicant's value: no column codes.
+    labels = page.locator("#local-chart text.label").all_text_contents()
+    names = {f["label"] for f in manifest.details["features"]}
+    assert len(labels) == 12 and all(text.split("  ")[0] in names for text in labels)
+    notes = page.locator("#local-chart tspan.note").all_text_contents()
+    assert len(notes) == 12 and all(note.strip() for note in notes)
+    assert not any(text.isupper() for text in labels)
+    shot(page, "explained")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 
 from jobqueue.settings import Settings
-from models.credit import dataset
+from models.credit import customers, dataset
 from tests.support.data import CREDIT_CUSTOMERS, registry_settings, store_at
 from web.app import create_app
 
@@ -52,9 +53,52 @@ def test_unknown_customer_is_404(idle_client: FlaskClient, path: str) -> None:
     assert response.status_code == 404 and response.json["error"]["type"] == "unknown_customer"
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "cursor=abc", "cursor=-1"])
+@pytest.mark.parametrize(
+    "query", ["limit=0", "limit=101", "limit=x", "cursor=abc", "cursor=-1", "id_prefix=10a", "id_prefix=-1"]
+)
 def test_bad_paging_query_is_422(idle_client: FlaskClient, query: str) -> None:
-    assert idle_client.get(f"/customers?{query}").status_code == 422
+    response = idle_client.get(f"/customers?{query}")
+    assert response.status_code == 422
+    assert response.json["error"]["details"][0]["field"] == query.split("=")[0]
+
+
+def all_customer_ids(model_dir: Path) -> list[int]:
+    manifest = store_at(model_dir).manifest("credit")
+    return customers.all_ids(manifest.file_path("customers"), manifest.details["id_column"])
+
+
+@pytest.mark.parametrize("prefix", ["1001", "10", "100002", "1"])
+def test_customers_are_found_by_the_first_digits_of_their_id_page_by_page(
+    idle_client: FlaskClient, model_dir: Path, prefix: str
+) -> None:
+    expected = [i for i in all_customer_ids(model_dir) if str(i).startswith(prefix)]
+    found: list[int] = []
+    cursor = ""
+    for _ in range(len(expected) // 100 + 2):
+        page = idle_client.get(f"/customers?id_prefix={prefix}&limit=100&cursor={cursor}").json
+        found += [c["customer_id"] for c in page["customers"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    # Beyond the first page of the full list too: the search reaches every customer.
+    assert found == expected and len(found) >= 1 and cursor is None
+
+
+@pytest.mark.parametrize("prefix", ["2", "0", "01000", "999999999999999999"])
+def test_a_prefix_no_customer_has_finds_none(idle_client: FlaskClient, prefix: str) -> None:
+    assert idle_client.get(f"/customers?id_prefix={prefix}").json == {"customers": [], "next_cursor": None}
+
+
+def test_the_search_reaches_the_last_customer(idle_client: FlaskClient, model_dir: Path) -> None:
+    last = all_customer_ids(model_dir)[-1]
+    page = idle_client.get(f"/customers?id_prefix={last}").json
+    assert [c["customer_id"] for c in page["customers"]] == [last]
+
+
+def test_id_prefix_is_in_the_openapi_spec(idle_client: FlaskClient) -> None:
+    parameters = idle_client.get("/openapi.json").json["paths"]["/customers"]["get"]["parameters"]
+    [search] = [p for p in parameters if p["name"] == "id_prefix"]
+    assert search["in"] == "query" and re.fullmatch(search["schema"]["pattern"], "1003")
 
 
 def test_customers_of_a_tampered_table_are_not_served(model_copy: Path, idle_settings: Settings) -> None:

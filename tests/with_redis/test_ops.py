@@ -113,7 +113,7 @@ def test_the_page_and_everything_it_loads_come_from_the_service(idle_client: Fla
         assert not external.search(body), asset
         # ES modules import each other by relative path.
         pending += ["/static/" + name for name in re.findall(r'from "\./([\w.]+)"', body)]
-    assert seen == {"/static/style.css", "/static/app.js", "/static/api.js", "/static/charts.js"}
+    assert seen == {"/static/style.css", "/static/app.js", "/static/api.js", "/static/charts.js", "/static/format.js"}
 
 
 def test_with_keys_the_page_loads_without_one_and_its_data_needs_one(keyed_client: FlaskClient) -> None:

@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 
 from jobqueue import contract
 from jobqueue.settings import Settings
+from jobqueue.store import JobStore
 from tests.support.data import SIGNUP
 from web.app import create_app
 
@@ -151,6 +152,19 @@ def test_cancel_a_queued_job(idle_client: FlaskClient) -> None:
     assert response.json["finished_at"] is not None
     assert idle_client.get(f"/jobs/{job_id}").json["status"] == "canceled"
     assert idle_client.delete(f"/jobs/{job_id}").status_code == 200  # canceling twice is harmless
+
+
+def test_a_job_that_runs_or_has_ended_cannot_be_canceled_and_the_409_says_why(
+    idle_client: FlaskClient, idle_settings: Settings
+) -> None:
+    store = JobStore.for_settings(redis_lib.Redis.from_url(idle_settings.redis_url), idle_settings)
+    job_id = idle_client.post("/jobs", json=SIGNUP).json["id"]
+    store.start(job_id)
+    running = idle_client.delete(f"/jobs/{job_id}").json["error"]
+    assert running["type"] == "not_cancelable" and running["message"].startswith("the job is already running; ")
+    store.finish(job_id, "succeeded", {"cluster": 1})
+    ended = idle_client.delete(f"/jobs/{job_id}").json["error"]["message"]
+    assert ended.startswith("the job has already ended: succeeded; only queued jobs")
 
 
 def test_listing_is_newest_first_filtered_and_paged(idle_client: FlaskClient) -> None:

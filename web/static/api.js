@@ -2,13 +2,26 @@
 
 const KEY_STORAGE = "scoring.apiKey";
 const TERMINAL = new Set(["succeeded", "failed", "canceled"]);
+const FIELDS_IN_SUMMARY = 3;
 
 export class ApiError extends Error {
-  constructor(status, body) {
+  constructor(status, body, challenge = "") {
     const error = (body && body.error) || {};
     super(error.message || `HTTP ${status}`);
     this.status = status;
     this.type = error.type || "http_error";
+    // One entry per bad field: {field: "input.city", message: "...", type: "..."}.
+    this.details = Array.isArray(error.details) ? error.details : [];
+    // RFC 6750: a key was sent and the service does not know it (rather than none sent at all).
+    this.keyRefused = status === 401 && /error="invalid_token"/.test(challenge);
+  }
+
+  // The server's message and its first field errors, as one line a person can act on.
+  get summary() {
+    const fields = this.details.slice(0, FIELDS_IN_SUMMARY).map(({field, message}) =>
+      field ? `${field}: ${message}` : message);
+    const more = this.details.length > FIELDS_IN_SUMMARY ? ` (and ${this.details.length - FIELDS_IN_SUMMARY} more)` : "";
+    return fields.length ? `${this.message}: ${fields.join("; ")}${more}` : this.message;
   }
 }
 
@@ -28,7 +41,7 @@ export async function api(method, path, body) {
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
   const data = await response.json().catch(() => null);
-  if (!response.ok) throw new ApiError(response.status, data);
+  if (!response.ok) throw new ApiError(response.status, data, response.headers.get("WWW-Authenticate") || "");
   return data;
 }
 

@@ -2,6 +2,7 @@
 
 import {api, ApiError, jobFailure, runJob, saveKey, savedKey, watchJob} from "./api.js";
 import {barChart, largest} from "./charts.js";
+import {featureIndex, featureLabel, featureValue, percent, probability} from "./format.js";
 
 const $ = (selector) => document.querySelector(selector);
 const REFRESH_MS = 2000;
@@ -15,16 +16,21 @@ function element(tag, text, className) {
   return made;
 }
 
+// What the top notice says about a failed request: the server's own words, and what to do about a key.
+function describe(error) {
+  if (!(error instanceof ApiError)) return String(error.message || error);
+  if (error.keyRefused) return `The API key was refused (${error.message}): check it above, or clear it.`;
+  if (error.status === 401) return `This service needs an API key: enter it above (${error.message}).`;
+  return error.summary;
+}
+
 function notice(error) {
   const box = $("#notice");
-  if (!error) {
-    box.hidden = true;
-    return;
-  }
-  box.hidden = false;
-  box.textContent = error instanceof ApiError && error.status === 401
-    ? "This service needs an API key: enter it above."
-    : error instanceof ApiError && error.status === 403 ? "This API key may not do that." : String(error.message);
+  const key = $("#api-key");
+  if (error instanceof ApiError && error.status === 401) key.setAttribute("aria-invalid", "true");
+  else key.removeAttribute("aria-invalid");
+  box.hidden = !error;
+  box.textContent = error ? describe(error) : "";
 }
 
 function show(target, status, ...children) {
@@ -32,14 +38,60 @@ function show(target, status, ...children) {
   target.replaceChildren(...children);
 }
 
-function guard(action) {
+// -- field errors: details[].field names the input ("input.city"), the page marks it ------------------
+function fieldFor(section, name) {
+  const fields = [...section.querySelectorAll("[data-field]")];
+  return fields.find(({dataset}) => name === dataset.field || name.startsWith(`${dataset.field}.`));
+}
+
+function markField(field, message) {
+  field.setAttribute("aria-invalid", "true");
+  // Score and explain may both be refused for the same customer: one note says it.
+  const anchor = field.closest("label") || field;
+  const next = anchor.nextElementSibling;
+  if (next && next.matches(".field-error") && next.textContent === message) return;
+  const note = element("span", message, "field-error");
+  note.dataset.for = field.dataset.field;
+  anchor.after(note);
+}
+
+function clearFields(section) {
+  section.querySelectorAll(".field-error").forEach((note) => note.remove());
+  section.querySelectorAll("[aria-invalid]").forEach((field) => field.removeAttribute("aria-invalid"));
+}
+
+// A refused request: its message in the card that asked, each field error beside its field.
+function refuse(result, error) {
+  const section = result.closest("section");
+  const details = error instanceof ApiError ? error.details : [];
+  const elsewhere = details.filter(({field, message}) => {
+    const input = field && fieldFor(section, field);
+    if (input) markField(input, message);
+    return !input;
+  });
+  const headline = error instanceof ApiError && error.status !== 401 ? error.message : describe(error);
+  show(result, error instanceof ApiError && error.status < 500 ? "invalid" : "error",
+    element("span", headline, "error"),
+    ...elsewhere.map(({field, message}) => element("div", field ? `${field}: ${message}` : message, "error")));
+}
+
+// An event handler that reports failures: in the top notice and, given a result box, in its card.
+// The button that started it is disabled meanwhile, so the card is ready again however it ends.
+function guard(action, {result = null, button = null} = {}) {
   return async (event) => {
     if (event) event.preventDefault();
+    const box = result && $(result);
+    const busy = button && $(button);
+    if (box) clearFields(box.closest("section"));
+    if (busy) busy.disabled = true;
     try {
       notice(null);
       await action(event);
     } catch (error) {
       notice(error);
+      if (box) refuse(box, error);
+    } finally {
+      if (busy) busy.disabled = false;
     }
   };
 }
@@ -61,6 +113,7 @@ async function signUp() {
   const interests = [...document.querySelectorAll("#interests input:checked")].map((input) => input.value);
   const result = $("#signup-result");
   if (!interests.length) {
+    markField($("#interests"), "Pick at least one interest.");
     show(result, "invalid", element("span", "Pick at least one interest.", "error"));
     return;
   }
@@ -79,20 +132,44 @@ async function signUp() {
 }
 
 // -- credit -------------------------------------------------------------------
+const CUSTOMER_RE = /^[0-9]{1,18}$/;
+const SUGGESTIONS = 20;
+let features = featureIndex(); // the active credit model's features: name -> {label, unit}
+let searching = null;
+
+function offerCustomers(customers) {
+  $("#customer-ids").replaceChildren(...customers.map(({customer_id: id}) => new Option(`Customer ${id}`, id)));
+}
+
 async function loadCredit() {
-  const [model, page] = await Promise.all([api("GET", "/models/credit"), api("GET", "/customers?limit=100")]);
-  const select = $("#customer");
-  select.replaceChildren(...page.customers.map(({customer_id: id}) => {
-    const option = element("option", `Customer ${id}`);
-    option.value = id;
-    return option;
-  }));
+  const [model, page] = await Promise.all([api("GET", "/models/credit"), api("GET", `/customers?limit=${SUGGESTIONS}`)]);
+  features = featureIndex(model.details.features);
+  offerCustomers(page.customers);
+  if (!$("#customer").value && page.customers.length) $("#customer").value = page.customers[0].customer_id;
+  const count = model.metrics.n_customers;
+  $("#customer-hint").textContent = count
+    ? `${count.toLocaleString("en")} customers: type the first digits of an id to find one` : "";
   const recommended = model.metrics.recommended_threshold;
   if (recommended !== undefined) {
     $("#threshold").value = recommended;
     $("#threshold-hint").textContent = `recommended: ${recommended.toFixed(3)} (lowest expected cost)`;
   }
   showThreshold();
+}
+
+// Suggest the customers whose id starts with what was typed (GET /customers?id_prefix=), once typing pauses.
+function searchCustomers() {
+  clearTimeout(searching);
+  const digits = $("#customer").value.trim();
+  if (!CUSTOMER_RE.test(digits)) return;
+  searching = setTimeout(async () => {
+    try {
+      const page = await api("GET", `/customers?limit=${SUGGESTIONS}&id_prefix=${digits}`);
+      if ($("#customer").value.trim() === digits) offerCustomers(page.customers);
+    } catch (error) {
+      notice(error);
+    }
+  }, 150);
 }
 
 function decision(probability, threshold) {
@@ -109,22 +186,26 @@ function showThreshold() {
   }
 }
 
+// What was typed goes to the service as it is (digits as a number): the service says what is wrong with it.
 function creditInput() {
-  return {customer_id: Number($("#customer").value)};
+  const typed = $("#customer").value.trim();
+  return {customer_id: CUSTOMER_RE.test(typed) ? Number(typed) : typed || null};
 }
 
 async function score() {
   const result = $("#credit-result");
   show(result, "queued", element("span", "Scoring…", "muted"));
   const threshold = Number($("#threshold").value);
-  const job = await runJob({model: "credit", input: creditInput(), params: {threshold}});
+  const input = creditInput();
+  const job = await runJob({model: "credit", input, params: {threshold}});
   const failure = jobFailure(job);
   if (failure) {
     show(result, job.status, element("span", failure, "error"));
     return;
   }
   lastProbability = job.result.probability;
-  show(result, job.status, element("span", `Probability of default ${(lastProbability * 100).toFixed(1)}% `),
+  show(result, job.status,
+    element("span", `Customer ${input.customer_id}: probability of default ${percent(lastProbability)} `),
     element("span", job.result.decision, `decision ${job.result.decision}`));
   showThreshold();
 }
@@ -132,17 +213,22 @@ async function score() {
 async function explainLocal() {
   const chart = $("#local-chart");
   show(chart, "queued", element("span", "Explaining…", "muted"));
-  const job = await runJob({model: "credit", task: "explain", input: creditInput(),
-    params: {scope: "local", top: 10}});
+  const top = 12;
+  const job = await runJob({model: "credit", task: "explain", input: creditInput(), params: {scope: "local", top}});
   const failure = jobFailure(job);
   if (failure) {
     show(chart, job.status, element("span", failure, "error"));
     return;
   }
-  const {contributions, base_value: base, probability} = job.result;
-  barChart(chart, largest(contributions, 12), {
+  // SHAP values add up in log-odds: base + their sum is this applicant's; both read as probabilities.
+  const {base_value: base, probability: own, top_reasons: reasons, customer_id: id} = job.result;
+  barChart(chart, reasons.map(({feature, value, contribution}) => ({
+    label: featureLabel(features, feature), note: featureValue(features, feature, value), value: contribution,
+  })), {
     signed: true, positive: "raises risk", negative: "lowers risk",
-    title: `Why: probability ${(probability * 100).toFixed(1)}%, from the average ${base.toFixed(2)} log-odds`,
+    title: `Customer ${id}: average applicant ${percent(probability(base))} → this applicant ${percent(own)}`,
+    caption: `The ${reasons.length} features that moved this applicant's risk most, with their values; `
+      + "each bar is its push in log-odds (SHAP).",
   });
   chart.dataset.status = job.status;
 }
@@ -170,8 +256,13 @@ async function explainGlobal() {
       return;
     }
     const cached = job.result.cached ? " (reused from an identical earlier job)" : "";
-    barChart(chart, largest(job.result.importance, 15),
-      {title: `Mean |contribution| over ${job.result.sample_size} customers${cached}`});
+    const drivers = largest(job.result.importance, 15).map(([name, value]) => ({
+      label: featureLabel(features, name), value,
+    }));
+    barChart(chart, drivers, {
+      title: `What moves the risk most, over ${job.result.sample_size} customers${cached}`,
+      caption: "Each bar is a feature's average push on one applicant's risk, either way (mean |SHAP|, log-odds).",
+    });
     chart.dataset.status = job.status;
   } finally {
     $("#global-start").disabled = false;
@@ -233,11 +324,12 @@ function start() {
     $("#key-state").textContent = savedKey() ? "saved" : "cleared";
     loadAll();
   });
-  $("#signup-form").addEventListener("submit", guard(signUp));
-  $("#credit-form").addEventListener("submit", guard(score));
-  $("#explain-local").addEventListener("click", guard(explainLocal));
+  $("#signup-form").addEventListener("submit", guard(signUp, {result: "#signup-result", button: "#signup-submit"}));
+  $("#credit-form").addEventListener("submit", guard(score, {result: "#credit-result", button: "#score"}));
+  $("#explain-local").addEventListener("click", guard(explainLocal, {result: "#local-chart", button: "#explain-local"}));
   $("#threshold").addEventListener("input", showThreshold);
-  $("#global-form").addEventListener("submit", guard(explainGlobal));
+  $("#customer").addEventListener("input", searchCustomers);
+  $("#global-form").addEventListener("submit", guard(explainGlobal, {result: "#global-chart"}));
   $("#global-cancel").addEventListener("click", guard(cancelGlobal));
   loadAll();
   refreshLoop();

@@ -1,10 +1,13 @@
 // Horizontal bar charts drawn as SVG by hand: signed (contributions) or plain (importance).
+// The chart is drawn at the width its box has, one SVG unit per pixel, so its text stays
+// 12 px on a phone; on a narrow box each label sits on its own line above its bar.
 
 const SVG = "http://www.w3.org/2000/svg";
-const ROW = 24;
-const LABEL = 210;
-const WIDTH = 640;
-const VALUE = 70;
+const MAX_WIDTH = 720;
+const MIN_WIDTH = 260;
+const STACK_BELOW = 560; // px: narrower charts put labels above the bars
+const VALUE = 56; // px for the number at the right end of each row
+const CHAR = 7.5; // px per character of 12 px text, when it cannot be measured
 
 function node(name, attributes, text) {
   const element = document.createElementNS(SVG, name);
@@ -13,32 +16,63 @@ function node(name, attributes, text) {
   return element;
 }
 
-// entries: [[label, value], ...] in display order. Signed charts grow right for
-// positive values and left for negative ones, from a centre axis.
-export function barChart(container, entries, {signed = false, title = "", positive = "", negative = ""} = {}) {
+// A row's label, and its note (the applicant's value) after it in a lighter tone.
+function labelText(attributes, {label, note}) {
+  const text = node("text", {...attributes, class: "label"}, label);
+  if (note !== undefined) text.append(node("tspan", {class: "note"}, `  ${note}`));
+  return text;
+}
+
+// The width of the widest label as the page's font draws it (an estimate if the box is not displayed).
+function widest(container, entries) {
+  const probe = node("svg", {width: 0, height: 0});
+  const texts = entries.map((entry) => labelText({}, entry));
+  probe.append(...texts);
+  container.append(probe);
+  const measured = Math.max(0, ...texts.map((text) => text.getComputedTextLength()));
+  probe.remove();
+  return measured || Math.max(0, ...entries.map(({label, note = ""}) => (label.length + note.length + 2) * CHAR));
+}
+
+// entries: [{label, value, note}, ...] in display order (note is optional). Signed charts grow
+// right for positive values and left for negative ones, from a centre axis.
+export function barChart(container, entries, {signed = false, title = "", caption = "", positive = "",
+  negative = ""} = {}) {
   container.replaceChildren();
   if (title) container.append(Object.assign(document.createElement("h3"), {textContent: title}));
-  const height = entries.length * ROW + 28;
-  const svg = node("svg", {viewBox: `0 0 ${WIDTH} ${height}`, width: "100%", role: "img", "aria-label": title});
-  const plot = WIDTH - LABEL - VALUE;
-  const largest = Math.max(...entries.map(([, v]) => Math.abs(v)), 1e-12);
-  const zero = signed ? LABEL + plot / 2 : LABEL;
+  if (caption) container.append(Object.assign(document.createElement("p"), {textContent: caption, className: "muted"}));
+  const width = Math.round(Math.min(MAX_WIDTH, Math.max(container.clientWidth, MIN_WIDTH)));
+  const stacked = width < STACK_BELOW;
+  const labelWidth = stacked ? 0 : Math.min(Math.ceil(widest(container, entries)) + 14, width * 0.5);
+  const row = stacked ? 38 : 24;
+  const barTop = stacked ? 18 : 3; // within a row
+  const barHeight = stacked ? 14 : 18;
+  const height = entries.length * row + (signed ? 28 : 6); // room for the legend under a signed chart
+  const svg = node("svg", {viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": title});
+  const plot = width - labelWidth - VALUE;
+  const largest = Math.max(...entries.map(({value}) => Math.abs(value)), 1e-12);
+  const zero = signed ? labelWidth + plot / 2 : labelWidth;
   const scale = (signed ? plot / 2 : plot) / largest;
-  entries.forEach(([label, value], i) => {
-    const y = i * ROW + 4;
+  entries.forEach((entry, i) => {
+    const {label, value} = entry;
+    const y = i * row;
     const length = Math.abs(value) * scale;
     const x = value >= 0 ? zero : zero - length;
     const kind = !signed ? "plain" : value >= 0 ? "positive" : "negative";
-    svg.append(node("text", {x: LABEL - 8, y: y + 15, "text-anchor": "end", class: "label"}, label));
-    const bar = node("rect", {x, y, width: Math.max(length, 1), height: ROW - 6, class: `bar ${kind}`});
+    svg.append(stacked ? labelText({x: 0, y: y + 13}, entry)
+      : labelText({x: labelWidth - 8, y: y + barTop + 13, "text-anchor": "end"}, entry));
+    const bar = node("rect", {x, y: y + barTop, width: Math.max(length, 1), height: barHeight, class: `bar ${kind}`});
     bar.append(node("title", {}, `${label}: ${value.toFixed(4)}`));
     svg.append(bar);
-    svg.append(node("text", {x: WIDTH - 4, y: y + 15, "text-anchor": "end", class: "value"},
+    svg.append(node("text", {x: width - 4, y: y + barTop + barHeight - 3, "text-anchor": "end", class: "value"},
       (signed && value > 0 ? "+" : "") + value.toFixed(3)));
   });
-  svg.append(node("line", {x1: zero, x2: zero, y1: 0, y2: entries.length * ROW + 2, class: "axis"}));
+  // Stacked, the axis is drawn beside each bar only, so it never crosses a label.
+  const spans = stacked ? entries.map((_, i) => [i * row + barTop - 2, i * row + barTop + barHeight + 2])
+    : [[0, entries.length * row + 2]];
+  for (const [y1, y2] of spans) svg.append(node("line", {x1: zero, x2: zero, y1, y2, class: "axis"}));
   if (signed) {
-    const y = entries.length * ROW + 20;
+    const y = entries.length * row + 20;
     svg.append(node("text", {x: zero - 6, y, "text-anchor": "end", class: "legend negative"}, `◀ ${negative}`));
     svg.append(node("text", {x: zero + 6, y, class: "legend positive"}, `${positive} ▶`));
   }
