@@ -7,6 +7,7 @@ app (``worker.celery_app``) is built on it, so both agree on the wire format.
 from __future__ import annotations
 
 import ssl
+import uuid
 from typing import Any
 
 from celery import Celery
@@ -55,6 +56,17 @@ def send_callback(celery: Celery, job_id: str, attempt: int = 1, countdown: floa
         kwargs={"job_id": job_id, "attempt": attempt},
         queue=contract.Q_CALLBACKS,
         countdown=countdown,
+        retry=False,
+    )
+
+
+def send_explain_chunk(celery: Celery, job_id: str, chunk: int) -> None:
+    """Queue one chunk of a job split into chunks (heavy queue); raises at once if the broker is gone."""
+    celery.send_task(
+        contract.EXPLAIN_CHUNK,
+        kwargs={"job_id": job_id, "chunk": chunk},
+        task_id=f"{job_id}:{chunk}:{uuid.uuid4().hex[:8]}",
+        queue=contract.Q_HEAVY,
         retry=False,
     )
 

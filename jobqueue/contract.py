@@ -5,6 +5,8 @@ from __future__ import annotations
 # Task names: the web sends by name and never imports task code.
 PREDICT = "jobs.predict"
 EXPLAIN = "jobs.explain"
+# One chunk of a global explanation, run by any heavy process on any host.
+EXPLAIN_CHUNK = "jobs.explain_chunk"
 TRAIN = "jobs.train"
 DELIVER_CALLBACK = "callbacks.deliver"
 
@@ -19,7 +21,7 @@ QUEUES = (Q_FAST, Q_HEAVY, Q_CALLBACKS)
 # The queues jobs run on; the callbacks queue carries deliveries, not jobs.
 JOB_QUEUES = (Q_FAST, Q_HEAVY)
 
-TASK_QUEUES = {PREDICT: Q_FAST, EXPLAIN: Q_HEAVY, TRAIN: Q_HEAVY, DELIVER_CALLBACK: Q_CALLBACKS}
+TASK_QUEUES = {PREDICT: Q_FAST, EXPLAIN: Q_HEAVY, EXPLAIN_CHUNK: Q_HEAVY, TRAIN: Q_HEAVY, DELIVER_CALLBACK: Q_CALLBACKS}
 TASK_NAMES = {"predict": PREDICT, "explain": EXPLAIN, "train": TRAIN}
 
 # Job states.
@@ -71,9 +73,14 @@ def rate_key(tenant: str, window: int) -> str:
     return f"{PREFIX}tenant:{tenant}:rate:{window}"
 
 
-def checkpoint_key(job_id: str) -> str:
-    """A long job's partial work, so a redelivered message resumes instead of restarting."""
-    return f"{PREFIX}checkpoint:{job_id}"
+def fanout_key(job_id: str) -> str:
+    """The plan of a job split into chunks: how many, how many done, which chunk each one handed on."""
+    return f"{PREFIX}fanout:{job_id}"
+
+
+def chunk_key(job_id: str, chunk: int) -> str:
+    """One chunk's recorded outcome (its partial sums); written once, whoever computed it."""
+    return f"{PREFIX}fanout:{job_id}:{chunk}"
 
 
 def cache_key(*parts: object) -> str:
@@ -84,11 +91,6 @@ def cache_key(*parts: object) -> str:
 def workers_key(queue: str) -> str:
     """Sorted set of worker hostnames consuming ``queue``, scored by their last heartbeat."""
     return f"{PREFIX}workers:{queue}"
-
-
-def draining_key(hostname: str) -> str:
-    """Set while the worker ``hostname`` shuts down: its resumable jobs stop at their next chunk."""
-    return f"{PREFIX}draining:{hostname}"
 
 
 # Workers beat this often; one silent for HEARTBEAT_STALE_S counts as gone.

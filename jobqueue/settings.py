@@ -74,6 +74,9 @@ class Settings(BaseModel):
     # speed): a worker stopped mid-job loses at most one chunk, and cancellation
     # takes effect within one.
     explain_chunk_rows: int = 500
+    # At most this many chunks of one global explanation wait or run at once, on any heavy
+    # processes of any hosts: its share. More heavy processes than this serve other jobs meanwhile.
+    explain_chunks_in_flight: int = 4
     # Predict jobs waiting together are scored in one model call, at most this many.
     batch_max_size: int = 64
     # A job whose worker died this many times is failed instead of retried.
@@ -164,8 +167,8 @@ class Settings(BaseModel):
     def _consistent(self) -> "Settings":
         if self.visibility_timeout_s <= max(self.fast_time_limit_s, self.heavy_time_limit_s):
             raise ValueError("VISIBILITY_TIMEOUT_S must exceed every task time limit")
-        if self.explain_chunk_rows < 1:
-            raise ValueError("EXPLAIN_CHUNK_ROWS must be at least 1")
+        if self.explain_chunk_rows < 1 or self.explain_chunks_in_flight < 1:
+            raise ValueError("EXPLAIN_CHUNK_ROWS and EXPLAIN_CHUNKS_IN_FLIGHT must be at least 1")
         # A retry waits unacknowledged in the worker; past the visibility timeout it would be sent twice.
         if self.callback_backoff_max_s >= self.visibility_timeout_s:
             raise ValueError("CALLBACK_BACKOFF_MAX_S must be below VISIBILITY_TIMEOUT_S")

@@ -38,12 +38,8 @@ from jobqueue.settings import Settings
 
 NO_LIMITS = Limits()
 CREATE, START, FINISH, CANCEL = load("create"), load("start"), load("finish"), load("cancel")
-PROGRESS, RELEASE, REQUEUE, RECORD_CALLBACK = (
-    load("progress"),
-    load("release"),
-    load("requeue"),
-    load("record_callback"),
-)
+FANOUT_PLAN, FANOUT_RECORD = load("fanout_plan"), load("fanout_record")
+PROGRESS, REQUEUE, RECORD_CALLBACK = load("progress"), load("requeue"), load("record_callback")
 
 
 class JobStore:
@@ -289,10 +285,50 @@ class JobStore:
             for r in run_pipelined(self.redis, FINISH, calls)
         ]
 
-    def release(self, job_id: str) -> bool:
-        """Hand a running job back to the queue without counting the attempt (graceful stop)."""
-        keys = {"job": contract.job_key(job_id), "running": contract.RUNNING_INDEX, "queued": contract.QUEUED_INDEX}
-        return bool(RELEASE(self.redis, keys=keys, job_id=job_id, now_s=repr(utcnow().timestamp())))
+    def plan_fanout(self, job_id: str, chunks: int, rows: int, in_flight: int) -> tuple[str, list[int]]:
+        """Plan a running job as ``chunks`` chunks of ``rows`` rows in all, or find where its plan stands.
+
+        Returns ("planned" | "resumed" | "stopped", the chunks to send now).
+        """
+        reply = FANOUT_PLAN(
+            self.redis,
+            keys={"job": contract.job_key(job_id), "fanout": contract.fanout_key(job_id)},
+            total=chunks,
+            rows=rows,
+            in_flight=in_flight,
+            ttl_s=self.ttl_s,
+            chunk_prefix=contract.chunk_key(job_id, 0)[:-1],
+        )
+        return text(reply[0]), [int(chunk) for chunk in reply[1:]]
+
+    def record_chunk(self, job_id: str, chunk: int, rows: int, sums: list[float]) -> tuple[str, int]:
+        """Record a chunk's partial sums once; (state, the chunk to send next or -1). See fanout_record.lua."""
+        reply = FANOUT_RECORD(
+            self.redis,
+            keys={
+                "job": contract.job_key(job_id),
+                "fanout": contract.fanout_key(job_id),
+                "chunk": contract.chunk_key(job_id, chunk),
+                "running": contract.RUNNING_INDEX,
+            },
+            # JSON floats round-trip exactly: the merged sums equal one process's, bit for bit.
+            job_id=job_id,
+            chunk=chunk,
+            rows=rows,
+            sums=json.dumps(sums),
+            now_s=repr(utcnow().timestamp()),
+            ttl_s=self.ttl_s,
+        )
+        return text(reply[0]), int(reply[1])
+
+    def chunk_outcomes(self, job_id: str, chunks: int) -> list[list[float] | None]:
+        """Every chunk's recorded partial sums, in chunk order (None where a chunk is not recorded)."""
+        raw = cast("list[bytes | None]", self.redis.mget([contract.chunk_key(job_id, i) for i in range(chunks)]))
+        return [None if value is None else list(json.loads(value)) for value in raw]
+
+    def drop_fanout(self, job_id: str, chunks: int) -> None:
+        """Forget a finished job's plan and chunk outcomes."""
+        self.redis.delete(contract.fanout_key(job_id), *(contract.chunk_key(job_id, i) for i in range(chunks)))
 
     def record_callback_attempt(
         self, job_id: str, attempt: int, http_status: int | None, error: str | None, delivered: bool

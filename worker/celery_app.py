@@ -15,7 +15,6 @@ from worker.heartbeat import QueueHeartbeat
 from worker.kombu_transport import transport_for
 from worker.reaper import ReaperStep
 from worker.runtime import WorkerApp
-from worker.shutdown import DrainOnShutdown
 
 
 def create_celery(settings: Settings) -> WorkerApp:
@@ -56,7 +55,7 @@ def create_celery(settings: Settings) -> WorkerApp:
         worker_send_task_events=False,
         task_send_sent_event=False,
     )
-    app.steps["consumer"].update({QueueHeartbeat, DrainOnShutdown, ReaperStep, CacheSweep})
+    app.steps["consumer"].update({QueueHeartbeat, ReaperStep, CacheSweep})
     return app
 
 

@@ -29,7 +29,3 @@ class JobContext:
         """True once the client canceled the job (long handlers check between chunks)."""
         record = self.runtime.jobs.get(self.job_id)
         return record is None or record["status"] == contract.CANCELED
-
-    def worker_draining(self) -> bool:
-        """True once this job's worker is shutting down (long handlers check between chunks)."""
-        return bool(self.worker) and bool(self.runtime.redis.exists(contract.draining_key(self.worker)))

@@ -1,4 +1,4 @@
-"""What a job handler raises instead of a result: a readable failure, or a stop (canceled, worker stopping)."""
+"""What a job handler raises instead of a result: a readable failure, a cancellation, or a hand-off to chunks."""
 
 from __future__ import annotations
 
@@ -15,5 +15,5 @@ class JobCanceled(Exception):
     """The client canceled the job while it ran; the handler stopped and the job stays canceled."""
 
 
-class JobInterrupted(Exception):
-    """The worker is stopping: the handler stopped between chunks so the job can be handed back."""
+class JobFannedOut(Exception):
+    """The job was split into chunk tasks: it stays running until its last chunk is recorded."""

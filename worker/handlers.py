@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from jobqueue import contract
 from models.commands import prune_after_publish
 from models.credit import predict as credit_predict
 from models.credit.schema import KIND as CREDIT
@@ -18,7 +17,7 @@ from models.loader import LoadedModel
 from models.manifest import Manifest
 from models.tabular import predict as tabular_predict
 from models.tabular.schema import KIND as TABULAR
-from worker import chunked
+from worker import fanout
 from worker.context import JobContext
 from worker.errors import JobCanceled, JobError
 
@@ -75,20 +74,7 @@ def _credit_explain(job: JobContext) -> list[Any]:
     if job.params["scope"] == "local":
         with _known_customers(job.model):
             return explain.local(job.model, job.records, top=job.params["top"])
-    size, seed, model = job.params["sample_size"], job.params["seed"], job.model
-
-    def compute() -> dict[str, Any]:
-        ids = explain.sample_ids(model, size, seed)
-        sums = chunked.accumulate(
-            job,
-            len(ids),
-            job.runtime.settings.explain_chunk_rows,
-            lambda start, stop: explain.abs_sums(model, ids[start:stop]),
-        )
-        return {"sample_size": len(ids), "seed": seed, "importance": explain.importance(model, sums, len(ids))}
-
-    key = contract.cache_key("explain-global", model.manifest.name, model.manifest.version, size, seed)
-    return [chunked.cached(job, key, compute)]
+    return fanout.explain_globally(job)
 
 
 def _training(module: str) -> Handler:

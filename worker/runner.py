@@ -11,7 +11,7 @@ import redis
 from jobqueue import contract
 from worker import handlers
 from worker.context import JobContext
-from worker.errors import JobCanceled, JobInterrupted
+from worker.errors import JobCanceled, JobFannedOut
 from worker.failures import describe_failure, worker_lost
 from worker.job_log import log_finish, log_start
 from worker.runtime import Runtime
@@ -23,8 +23,7 @@ def run_job(runtime: Runtime, job_id: str, worker: str = "") -> str:
     """Run a job delivered to ``worker``; returns what happened ('succeeded', 'failed', 'skipped', ...).
 
     Redis connection errors propagate: the caller must not acknowledge the
-    message, so the job is redelivered once Redis is back. So does
-    JobInterrupted, once the job is released: the caller requeues the message.
+    message, so the job is redelivered once Redis is back.
     """
     outcome = runtime.jobs.start(job_id, worker)
     log_start(job_id, outcome)
@@ -50,10 +49,9 @@ def run_job(runtime: Runtime, job_id: str, worker: str = "") -> str:
     except JobCanceled:
         # The record already says canceled; the finish below leaves it so.
         status = contract.CANCELED
-    except JobInterrupted:
-        log.info("job %s stopped between chunks (its worker is stopping, or lost the broker); handing it back", job_id)
-        runtime.jobs.release(job_id)
-        raise
+    except JobFannedOut:
+        # Its chunk tasks finish it (worker.fanout); it stays running meanwhile.
+        return "fanned_out"
     except (redis.ConnectionError, redis.TimeoutError):
         raise
     except Exception as exc:  # noqa: BLE001 - every failure becomes a readable job error

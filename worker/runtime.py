@@ -11,7 +11,7 @@ from typing import Any
 import redis
 from celery import Celery, Task
 
-from jobqueue.celery_client import send_callback
+from jobqueue.celery_client import create_celery_client, send_callback, send_explain_chunk
 from jobqueue.connections import create_redis
 from jobqueue.settings import Settings
 from jobqueue.store import JobStore
@@ -31,10 +31,18 @@ class Runtime:
     callbacks: CallbackSender
     # Told the id of every job this process finished whose callback is due (queues its delivery).
     callback_due: Callable[[str], None]
+    # Queues one chunk (job id, chunk number) of a job split into chunks.
+    send_chunk: Callable[[str, int], None]
 
     @classmethod
-    def create(cls, settings: Settings, callback_due: Callable[[str], None] = lambda job_id: None) -> "Runtime":
-        """The resources for ``settings``; ``callback_due`` queues deliveries (tests may leave it out)."""
+    def create(
+        cls,
+        settings: Settings,
+        callback_due: Callable[[str], None] = lambda job_id: None,
+        send_chunk: Callable[[str, int], None] | None = None,
+    ) -> "Runtime":
+        """The resources for ``settings``; ``callback_due`` queues deliveries (tests may leave it out), and
+        ``send_chunk`` chunks (by default through a send-only Celery client of the same broker)."""
         client = create_redis(settings)
         jobs = JobStore.for_settings(client, settings)
         return cls(
@@ -44,6 +52,7 @@ class Runtime:
             models=ModelLoader(ModelStore.for_settings(settings), settings.model_versions_cached),
             callbacks=CallbackSender(settings, jobs),
             callback_due=callback_due,
+            send_chunk=send_chunk or partial(send_explain_chunk, create_celery_client(settings)),
         )
 
 
@@ -74,5 +83,7 @@ def runtime_for(app: Celery) -> Runtime:
         with _lock:
             runtime = owner.scoring_runtime
             if runtime is None:
-                runtime = owner.scoring_runtime = Runtime.create(owner.scoring_settings, partial(send_callback, owner))
+                runtime = owner.scoring_runtime = Runtime.create(
+                    owner.scoring_settings, partial(send_callback, owner), partial(send_explain_chunk, owner)
+                )
     return runtime

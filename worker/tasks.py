@@ -10,7 +10,7 @@ from celery import Task, shared_task
 from celery.exceptions import Reject
 
 from jobqueue import contract
-from worker.errors import JobInterrupted
+from worker.fanout import run_chunk
 from worker.microbatcher import MicroBatchTask
 from worker.runner import run_job
 from worker.runtime import runtime_for
@@ -22,9 +22,6 @@ def _run(task: Task[Any, Any], job_id: str) -> str:
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         # The outcome could not be recorded: put the message back rather than ack it.
         raise Reject(f"redis unavailable: {exc}", requeue=True) from exc
-    except JobInterrupted as exc:
-        # Released between chunks because the worker is stopping: another worker resumes it now.
-        raise Reject("stopped between chunks; handed back", requeue=True) from exc
 
 
 @shared_task(name=contract.DELIVER_CALLBACK, bind=True, max_retries=None)
@@ -49,6 +46,15 @@ def predict(self: Task[Any, Any], job_id: str) -> str:
 def explain(self: Task[Any, Any], job_id: str) -> str:
     """Run an explanation job (heavy queue)."""
     return _run(self, job_id)
+
+
+@shared_task(name=contract.EXPLAIN_CHUNK, bind=True)
+def explain_chunk(self: Task[Any, Any], job_id: str, chunk: int) -> str:
+    """Run one chunk of a global explanation (heavy queue); see worker.fanout."""
+    try:
+        return run_chunk(runtime_for(self.app), job_id, chunk)
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        raise Reject(f"redis unavailable: {exc}", requeue=True) from exc
 
 
 @shared_task(name=contract.TRAIN, bind=True)

@@ -4,8 +4,9 @@ A Ledger remembers every id the service accepted and listens to the jobs'
 done channels, on which the job store publishes each terminal record it
 writes (a second write would mean a second publish). ``settle`` then waits,
 within a bound, for every accepted job to be terminal, and names the ones lost.
-Through Redis keyspace notifications it also counts the writes of each job's
-checkpoint: one per chunk computed, so a resumed job shows no chunk done twice.
+Through Redis keyspace notifications it also counts each job's chunk records
+(``contract.chunk_key``): a chunk is recorded once, however many times a lost
+worker made it run, so a job split into chunks shows one record per chunk.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from flask.testing import FlaskClient
 from jobqueue import contract
 
 TERMINAL = contract.TERMINAL
-CHECKPOINT_EVENTS = "__keyspace@0__:" + contract.checkpoint_key("")
+CHUNK_EVENTS = "__keyspace@0__:" + contract.fanout_key("")
 
 
 @dataclass
@@ -42,10 +43,10 @@ class Ledger:
         self.published: Counter[str] = Counter()
         self.outcome: Outcome | None = None
         self._client = redis.Redis.from_url(redis_url, socket_connect_timeout=0.5, socket_timeout=0.5)
-        self.checkpoint_writes: Counter[str] = Counter()
+        self.chunk_records: Counter[str] = Counter()
         self._client.config_set("notify-keyspace-events", "K$")
         self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
-        self._pubsub.psubscribe(contract.done_channel("*"), CHECKPOINT_EVENTS + "*")
+        self._pubsub.psubscribe(contract.done_channel("*"), CHUNK_EVENTS + "*")
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._listen, daemon=True)
         self._thread.start()
@@ -63,8 +64,8 @@ class Ledger:
             channel = message["channel"].decode()
             if channel.startswith(done):
                 self.published[channel[len(done) :]] += 1
-            elif message["data"] == b"set":
-                self.checkpoint_writes[channel[len(CHECKPOINT_EVENTS) :]] += 1
+            elif message["data"] == b"set":  # a chunk's outcome (the plan itself is a hash: hset)
+                self.chunk_records[channel[len(CHUNK_EVENTS) :].split(":")[0]] += 1
 
     def submit(self, client: FlaskClient, body: dict[str, Any], **kwargs: Any) -> Any:
         """POST /jobs; an answer of 202 puts the job in the ledger."""

@@ -74,4 +74,4 @@ def test_the_graph_sees_real_imports() -> None:
     # Guards the two tests above against a parser that finds nothing.
     graph = _graph()
     assert {"jobqueue.store", "jobqueue.contract"} <= graph["web.submission"]
-    assert "worker.context" in graph["worker.chunked"]
+    assert "worker.context" in graph["worker.fanout"]

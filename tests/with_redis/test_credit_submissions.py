@@ -65,7 +65,7 @@ def test_raw_features_are_checked_against_the_models_features(idle_client: Flask
         ({"model": "credit", "task": "explain"}, "input"),
         (dict(explain_global(), input={"customer_id": CUSTOMER}), "input"),
         (dict(explain_global(), inputs=[{"customer_id": CUSTOMER}]), "inputs"),
-        (explain_global(sample_size=10_001), "params.sample_size"),
+        (explain_global(sample_size=10_000_001), "params.sample_size"),
         (dict(LOCAL, params={"sample_size": 10}), "params"),
     ],
 )

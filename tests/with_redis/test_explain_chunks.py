@@ -1,106 +1,162 @@
-"""Global explanations in chunks, run in-process against real Redis: cancellation, resumption, failures."""
+"""Global explanations as chunk tasks, run in-process against real Redis and real task messages.
+
+The job's task plans the chunks and queues the first few; each chunk, run here
+as a heavy worker would run it (``worker.fanout.run_chunk``), records its sums
+once and hands on the next. A chunk's message is taken off the heavy queue as
+a worker's BRPOP would, so a dropped or repeated message is a real one.
+"""
 
 from __future__ import annotations
 
-import dataclasses
+import base64
 import json
-import threading
 from typing import Any
 
-import pytest
 import redis as redis_lib
 from flask.testing import FlaskClient
 
 from jobqueue import contract
 from jobqueue.settings import Settings
-from worker import chunked
-from worker.context import JobContext
-from worker.errors import JobCanceled
+from worker.fanout import run_chunk
 from worker.runner import run_job
 from worker.runtime import Runtime
 
-GLOBAL = {"model": "credit", "task": "explain", "params": {"scope": "global", "sample_size": 2000}}
+SAMPLE, ROWS, IN_FLIGHT = 2000, 300, 3  # 7 chunks, the last one short
+CHUNKS = -(-SAMPLE // ROWS)
+GLOBAL = {"model": "credit", "task": "explain", "params": {"scope": "global", "sample_size": SAMPLE, "seed": 4}}
 
 
-def _running_job(client: FlaskClient, runtime: Runtime) -> JobContext:
-    job_id = client.post("/jobs", json=GLOBAL).json["id"]
-    assert runtime.jobs.start(job_id).action == "run"
-    return JobContext(runtime, job_id, runtime.models.get("credit"), [], {})
+def _settings(idle_settings: Settings) -> Settings:
+    return idle_settings.replace(explain_chunk_rows=ROWS, explain_chunks_in_flight=IN_FLIGHT)
 
 
-def _step(calls: list[int], fail_at: int | None = None) -> Any:
-    def step(start: int, stop: int) -> list[float]:
-        if start == fail_at:
-            raise RuntimeError("worker lost mid-chunk")
-        calls.append(start)
-        return [float(sum(range(start, stop))), float(stop - start)]
+def _next_chunk(client: redis_lib.Redis) -> dict[str, Any] | None:
+    """Take the next chunk message off the heavy queue, as a worker would: its kwargs."""
+    raw = client.rpop(contract.Q_HEAVY)
+    if raw is None:
+        return None
+    message = json.loads(raw)
+    assert message["headers"]["task"] == contract.EXPLAIN_CHUNK
+    kwargs: dict[str, Any] = json.loads(base64.b64decode(message["body"]))[1]
+    return kwargs
 
-    return step
+
+def _expected(runtime: Runtime) -> dict[str, float]:
+    """What one process computes for the same sample, from the model directly."""
+    from models.credit import explain
+
+    model = runtime.models.get("credit")
+    ids = explain.sample_ids(model, SAMPLE, 4)
+    sums: list[float] = []
+    for start in range(0, SAMPLE, ROWS):
+        part = explain.abs_sums(model, ids[start : start + ROWS])
+        sums = list(part) if not sums else [a + b for a, b in zip(sums, part, strict=True)]
+    return explain.importance(model, sums, SAMPLE)
 
 
-def test_chunk_loop_stops_before_the_next_chunk_once_canceled(
+def test_chunks_merge_into_the_single_process_answer_with_progress_and_at_most_their_share_queued(
     idle_client: FlaskClient, idle_settings: Settings
 ) -> None:
-    job = _running_job(idle_client, Runtime.create(idle_settings))
-    checks = iter([False, False, True])
-
-    @dataclasses.dataclass(frozen=True)
-    class CanceledAfterTwoChunks(JobContext):
-        def canceled(self) -> bool:
-            return next(checks)
-
-    calls: list[int] = []
-    with pytest.raises(JobCanceled):
-        chunked.accumulate(CanceledAfterTwoChunks(**vars(job)), 1000, 100, _step(calls))
-    assert calls == [0, 100]
-    assert idle_client.get(f"/jobs/{job.job_id}").json["progress"] == {"done": 200, "total": 1000}
-    assert job.runtime.redis.get(contract.checkpoint_key(job.job_id)) is None
-
-
-def test_redelivered_job_resumes_from_its_last_checkpoint(idle_client: FlaskClient, idle_settings: Settings) -> None:
-    runtime = Runtime.create(idle_settings)
-    job = _running_job(idle_client, runtime)
-    lost: list[int] = []
-    with pytest.raises(RuntimeError):
-        chunked.accumulate(job, 1000, 300, _step(lost, fail_at=600))
-    assert json.loads(runtime.redis.get(contract.checkpoint_key(job.job_id)))["done"] == 600
-    resumed: list[int] = []
-    sums = chunked.accumulate(job, 1000, 300, _step(resumed))
-    assert lost == [0, 300] and resumed == [600, 900]
-    assert sums == [float(sum(range(1000))), 1000.0]
+    runtime = Runtime.create(_settings(idle_settings))
+    client = runtime.redis
+    job_id = idle_client.post("/jobs", json=GLOBAL).json["id"]
+    client.delete(contract.Q_HEAVY)  # the job's own message: run here instead
+    assert run_job(runtime, job_id) == "fanned_out"
+    assert client.llen(contract.Q_HEAVY) == IN_FLIGHT
+    progress = []
+    while (chunk := _next_chunk(client)) is not None:
+        assert client.llen(contract.Q_HEAVY) < IN_FLIGHT  # one job never has more than its share queued
+        run_chunk(runtime, **chunk)
+        progress.append(idle_client.get(f"/jobs/{job_id}").json["progress"])
+    job = idle_client.get(f"/jobs/{job_id}").json
+    assert job["status"] == "succeeded" and job["attempts"] == 1
+    assert job["result"]["importance"] == _expected(runtime)  # the same additions in the same order
+    assert [p["done"] for p in progress] == [min(SAMPLE, ROWS * n) for n in range(1, CHUNKS + 1)]
+    assert {p["total"] for p in progress} == {SAMPLE}
+    assert not list(client.scan_iter(contract.fanout_key(job_id) + "*"))  # the plan is gone with the job
 
 
-def test_client_cancel_of_a_running_global_explanation_records_nothing_more(
-    idle_client: FlaskClient, idle_settings: Settings, monkeypatch: pytest.MonkeyPatch
+def test_a_chunk_computed_twice_is_counted_once_and_a_lost_chunk_is_sent_again_by_the_plan(
+    idle_client: FlaskClient, idle_settings: Settings
+) -> None:
+    runtime = Runtime.create(_settings(idle_settings))
+    client = runtime.redis
+    job_id = idle_client.post("/jobs", json=GLOBAL).json["id"]
+    client.delete(contract.Q_HEAVY)
+    run_job(runtime, job_id)
+    first = _next_chunk(client)
+    assert first is not None
+    assert run_chunk(runtime, **first) == "ok"
+    done = idle_client.get(f"/jobs/{job_id}").json["progress"]["done"]
+    assert run_chunk(runtime, **first) == "duplicate"  # redelivered after its worker was lost
+    assert idle_client.get(f"/jobs/{job_id}").json["progress"]["done"] == done
+    lost = _next_chunk(client)  # its worker died holding it; the message is gone
+    assert lost is not None
+    # The reaper sends the job again: its plan resumes, sending what was handed on and never recorded.
+    assert run_job(runtime, job_id) == "fanned_out"
+    while (chunk := _next_chunk(client)) is not None:
+        run_chunk(runtime, **chunk)
+    job = idle_client.get(f"/jobs/{job_id}").json
+    assert job["status"] == "succeeded" and job["attempts"] == 2
+    assert job["result"]["importance"] == _expected(runtime)
+
+
+def test_a_canceled_explanation_stops_its_chunks_and_records_nothing_more(
+    idle_client: FlaskClient, idle_settings: Settings
+) -> None:
+    runtime = Runtime.create(_settings(idle_settings))
+    client = runtime.redis
+    job_id = idle_client.post("/jobs", json=GLOBAL).json["id"]
+    client.delete(contract.Q_HEAVY)
+    run_job(runtime, job_id)
+    first = _next_chunk(client)
+    assert first is not None
+    run_chunk(runtime, **first)
+    assert idle_client.delete(f"/jobs/{job_id}").json["status"] == "canceled"
+    ran = [run_chunk(runtime, **chunk) for chunk in iter(lambda: _next_chunk(client), None)]
+    assert ran == ["stopped"] * IN_FLIGHT  # the queued ones start, see the cancel, and hand on nothing
+    job = idle_client.get(f"/jobs/{job_id}").json
+    assert job["status"] == "canceled" and job["result"] is None and job["progress"]["done"] == ROWS
+
+
+def test_when_the_completing_process_dies_a_redelivered_last_chunk_completes_the_job(
+    idle_client: FlaskClient, idle_settings: Settings
 ) -> None:
     from models.credit import explain
 
-    first_chunk = threading.Event()
-    cancel_sent = threading.Event()
-    chunks: list[int] = []
-    real = explain.abs_sums
-
-    def gated(model: Any, ids: Any) -> list[float]:
-        chunks.append(len(ids))
-        first_chunk.set()
-        cancel_sent.wait(10)
-        return real(model, ids)
-
-    monkeypatch.setattr(explain, "abs_sums", gated)
+    runtime = Runtime.create(_settings(idle_settings))
+    client = runtime.redis
     job_id = idle_client.post("/jobs", json=GLOBAL).json["id"]
-    outcome: list[str] = []
-    runtime = Runtime.create(idle_settings.replace(explain_chunk_rows=500))
-    worker = threading.Thread(target=lambda: outcome.append(run_job(runtime, job_id)))
-    worker.start()
-    assert first_chunk.wait(30)
-    response = idle_client.delete(f"/jobs/{job_id}")
-    cancel_sent.set()
-    worker.join(30)
-    assert response.status_code == 200 and response.json["status"] == "canceled"
-    assert outcome == ["canceled"] and chunks == [500]
+    client.delete(contract.Q_HEAVY)
+    run_job(runtime, job_id)
+    held = None
+    while (chunk := _next_chunk(client)) is not None:
+        if chunk["chunk"] == CHUNKS - 1:
+            held = chunk  # the last chunk: run below, as a process that dies after recording it
+            continue
+        run_chunk(runtime, **chunk)
+    assert held is not None
+    model = runtime.models.get("credit")
+    tail = explain.sample_ids(model, SAMPLE, 4)[(CHUNKS - 1) * ROWS :]
+    state, _ = runtime.jobs.record_chunk(job_id, CHUNKS - 1, len(tail), explain.abs_sums(model, tail))
+    assert state == "complete" and idle_client.get(f"/jobs/{job_id}").json["status"] == "running"
+    assert run_chunk(runtime, **held) == "complete"  # its message, redelivered
     job = idle_client.get(f"/jobs/{job_id}").json
-    assert job["status"] == "canceled" and job["result"] is None and job["progress"]["done"] == 0
-    assert not list(runtime.redis.scan_iter(contract.PREFIX + "c*:*"))
+    assert job["status"] == "succeeded" and job["result"]["importance"] == _expected(runtime)
+
+
+def test_an_identical_request_reuses_the_result(idle_client: FlaskClient, idle_settings: Settings) -> None:
+    runtime = Runtime.create(_settings(idle_settings))
+    client = runtime.redis
+    first, again = (idle_client.post("/jobs", json=GLOBAL).json["id"] for _ in range(2))
+    client.delete(contract.Q_HEAVY)
+    run_job(runtime, first)
+    while (chunk := _next_chunk(client)) is not None:
+        run_chunk(runtime, **chunk)
+    assert run_job(runtime, again) == "succeeded" and client.llen(contract.Q_HEAVY) == 0
+    results = [idle_client.get(f"/jobs/{job_id}").json["result"] for job_id in (first, again)]
+    assert results[0]["importance"] == results[1]["importance"]
+    assert (results[0]["cached"], results[1]["cached"]) == (False, True)
 
 
 def test_running_fast_job_still_cannot_be_canceled(idle_client: FlaskClient, idle_settings: Settings) -> None:
