@@ -1,14 +1,15 @@
 """The OpenAPI document, generated from the same pydantic models that validate requests, and Swagger UI.
 
-Swagger UI's files come from the swagger-ui-bundle package, so /docs works
-with no internet access.
+Swagger UI's files come from the flask-swagger-ui package (Swagger UI 5, which
+renders OpenAPI 3.1), so /docs works with no internet access.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-import swagger_ui_bundle
+import flask_swagger_ui
 from flask import Blueprint, Response, current_app, jsonify, send_from_directory
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
@@ -21,6 +22,9 @@ from web.admin import ActivateRequest
 from web.schemas import CallbackState, Customer, CustomerList, ErrorBody, Job, JobList, JobRequest
 
 bp = Blueprint("openapi", __name__)
+
+# The Swagger UI distribution the package ships (its VERSION file names it); only its files are used.
+SWAGGER_UI_DIST = Path(flask_swagger_ui.__file__).parent / "dist"
 
 REF = "#/components/schemas/{model}"
 
@@ -340,6 +344,7 @@ def openapi_json() -> Response:
 
 _DOCS_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Scoring service API</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="stylesheet" href="/docs/static/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
 <script src="/docs/static/swagger-ui-bundle.js"></script>
@@ -358,4 +363,4 @@ def docs() -> Response:
 @bp.get("/docs/static/<path:filename>")
 def docs_static(filename: str) -> Response:
     """Swagger UI's own assets."""
-    return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86400)
+    return send_from_directory(SWAGGER_UI_DIST, filename, max_age=86400)

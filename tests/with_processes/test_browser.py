@@ -1,4 +1,4 @@
-"""The page at / in headless Chromium, against gunicorn and a real worker: signup, scoring, explanations.
+"""The page at / and Swagger UI at /docs in headless Chromium, against gunicorn and a real worker.
 
 Chromium is Debian's package (`apt-get install chromium`), driven by
 Playwright through ``executable_path``: Playwright's own browser downloads are
@@ -7,14 +7,16 @@ not used. Screenshots go to ``artifacts/`` at the project root.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, Route, sync_playwright
 
 from jobqueue.settings import PROJECT_ROOT, Settings
 from tests.support.data import ACME, API_KEYS, SCREENSHOTS
@@ -32,6 +34,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+DESKTOP = {"width": 1280, "height": 1000}
+PHONE = {"width": 390, "height": 844}
 
 
 def chromium_path() -> str:
@@ -56,16 +60,31 @@ def browser() -> Iterator[Browser]:
 
 
 @contextmanager
-def opened(browser: Browser, url: str) -> Iterator[Page]:
-    """The page at ``url`` in a fresh context (its own storage); fails on any uncaught script error."""
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+def opened(browser: Browser, url: str, path: str = "/", viewport: dict[str, int] = DESKTOP) -> Iterator[Page]:
+    """``url + path`` in a fresh context (its own storage); fails on any uncaught script error.
+
+    Every request must go to the service itself: one to anywhere else (a CDN) is
+    refused, and fails the test, as it would fail a user with no internet access.
+    """
+    context = browser.new_context(viewport=viewport)
+    elsewhere: list[str] = []
+
+    def only_the_service(route: Route) -> None:
+        if route.request.url.startswith(url + "/"):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_the_service)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(url + "/")
+    page.goto(url + path)
     yield page
     context.close()
     assert errors == [], errors
+    assert elsewhere == [], elsewhere
 
 
 @pytest.fixture
@@ -75,10 +94,10 @@ def page(browser: Browser, web_server: WebProcess, worker_process: WorkerProcess
         yield page
 
 
-def shot(page: Page, name: str) -> Path:
-    """A full-page screenshot in artifacts/, listed at the end of the run."""
+def shot(page: Page, name: str, full_page: bool = True) -> Path:
+    """A screenshot (of the whole page, or of what the viewport shows) in artifacts/, listed at the end of the run."""
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     SCREENSHOTS.append(path)
     return path
 
@@ -141,3 +160,31 @@ def test_with_auth_on_the_page_asks_for_a_key_and_works_with_it(
         page.wait_for_selector("#jobs-table tbody tr.succeeded", timeout=10_000)
         assert page.is_hidden("#notice")
         shot(page, "with-key")
+
+
+@pytest.mark.parametrize(("viewport", "name"), [(DESKTOP, "docs-desktop"), (PHONE, "docs-phone")])
+def test_docs_show_every_operation_offline_and_the_job_example(
+    browser: Browser, web_server: WebProcess, viewport: dict[str, int], name: str
+) -> None:
+    with urllib.request.urlopen(web_server.url + "/openapi.json", timeout=10) as response:
+        spec = json.load(response)
+    operations = {(method.upper(), path) for path, item in spec["paths"].items() for method in item}
+    with opened(browser, web_server.url, "/docs", viewport) as page:
+        page.wait_for_selector(".opblock", timeout=15_000)
+        shot(page, f"{name}-operations", full_page=False)
+        shown = {
+            (
+                block.locator(".opblock-summary-method").inner_text(),
+                block.locator(".opblock-summary-path").get_attribute("data-path"),
+            )
+            for block in page.locator(".opblock").all()
+        }
+        assert shown == operations
+        submit = page.locator("#operations-default-submitJob")
+        submit.locator(".opblock-summary-control").click()
+        example = submit.locator(".opblock-section-request-body .body-param__example")
+        example.wait_for(timeout=10_000)
+        assert json.loads(example.inner_text()) == spec["components"]["schemas"]["JobRequest"]["examples"][0]
+        # Swagger UI is one long page: the list of operations, then POST /jobs open at its example.
+        example.scroll_into_view_if_needed()
+        shot(page, f"{name}-submit-job", full_page=False)
