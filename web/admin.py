@@ -19,7 +19,7 @@ from models.validation import field_errors
 from web import auth
 from web.api_keys import ADMIN
 from web.errors import ApiError
-from web.jobs import parse_json_body
+from web.json_body import parse_json_body
 
 log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__)

@@ -19,6 +19,7 @@ from jobqueue.scaling import QueueSignal
 from models.kinds import KINDS
 from web import auth, customers, jobs
 from web.admin import ActivateRequest
+from web.json_body import MAX_JSON_DEPTH
 from web.schemas import CallbackState, Customer, CustomerList, ErrorBody, Job, JobList, JobRequest
 
 bp = Blueprint("openapi", __name__)
@@ -42,7 +43,8 @@ def _json(schema: dict[str, Any], description: str, headers: dict[str, Any] | No
 
 def _errors(*codes: int) -> dict[str, Any]:
     reasons = {
-        400: "Body is not JSON, or not an object",
+        400: "Body is not UTF-8 JSON, not an object, or nests arrays and objects more than "
+        f"{MAX_JSON_DEPTH} levels deep",
         404: "Not found",
         409: "Conflict",
         401: "API keys are configured and none, or an unknown one, was sent",
