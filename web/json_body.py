@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pydantic_core
-from flask import request
+from flask import current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from web.errors import ApiError
 
@@ -18,7 +19,7 @@ MAX_JSON_DEPTH = 64
 
 def parse_json_body() -> dict[str, Any]:
     """The request body as a JSON object; 400 ``invalid_json`` otherwise (also used by the admin routes)."""
-    raw = request.get_data(cache=False)  # enforces MAX_CONTENT_LENGTH (413)
+    raw = read_body()
     # pydantic's parser stops at its own nesting limit with a ValueError, where the
     # standard library's recurses until a RecursionError; it also refuses what the
     # contract's UTF-8 JSON cannot carry (lone surrogates, other encodings).
@@ -33,6 +34,22 @@ def parse_json_body() -> dict[str, Any]:
     if nested_deeper_than(body, MAX_JSON_DEPTH):
         raise too_deep()
     return body
+
+
+def read_body() -> bytes:
+    """The whole body, or 413 when it exceeds MAX_CONTENT_LENGTH, whether or not it came with a Content-Length.
+
+    Werkzeug refuses a Content-Length over the limit, but a chunked body it
+    only stops reading at the limit, silently: the first 2 MiB of a larger body
+    would be taken for the whole. Allowing one byte more and counting tells a
+    body of exactly the limit from a longer one.
+    """
+    limit: int = current_app.config["MAX_CONTENT_LENGTH"]
+    request.max_content_length = limit + 1
+    raw = request.get_data(cache=False)
+    if len(raw) > limit:
+        raise RequestEntityTooLarge()
+    return raw
 
 
 def too_deep() -> ApiError:

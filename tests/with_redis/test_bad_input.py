@@ -5,8 +5,10 @@ docs/reliability.md lists each input class with the test here that covers it.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+from typing import Any
 
 import pytest
 import redis as redis_lib
@@ -14,6 +16,7 @@ from flask.testing import FlaskClient
 
 from jobqueue import contract
 from jobqueue.settings import Settings
+from tests.support.data import SIGNUP
 from web.json_body import MAX_JSON_DEPTH
 
 
@@ -88,3 +91,33 @@ def test_an_operator_body_nested_too_deep_is_400(idle_client: FlaskClient) -> No
 def test_text_that_utf8_json_cannot_carry_is_400(idle_client: FlaskClient, body: bytes) -> None:
     response = idle_client.post("/jobs", data=body, content_type="application/json")
     assert response.status_code == 400 and response.json["error"]["type"] == "invalid_json"
+
+
+def _padded(body: dict[str, Any], size: int) -> bytes:
+    """``body`` as JSON followed by spaces up to ``size`` bytes: valid JSON however it is cut past the object."""
+    text = json.dumps(body).encode()
+    return text + b" " * (size - len(text))
+
+
+@pytest.mark.parametrize(("extra", "status"), [(0, 202), (1, 413), (1_000_000, 413)], ids=["limit", "limit+1", "+1MB"])
+@pytest.mark.parametrize("framing", ["chunked", "content-length"])
+def test_a_body_over_the_limit_is_413_however_it_is_framed(
+    idle_client: FlaskClient, idle_settings: Settings, framing: str, extra: int, status: int
+) -> None:
+    body = _padded(SIGNUP, idle_settings.max_request_bytes + extra)
+    if framing == "chunked":
+        # What gunicorn hands the app for Transfer-Encoding: chunked: no Content-Length, a stream it ends itself.
+        response = idle_client.post(
+            "/jobs",
+            input_stream=io.BytesIO(body),
+            content_type="application/json",
+            headers={"Transfer-Encoding": "chunked"},
+            environ_overrides={"wsgi.input_terminated": True},
+        )
+    else:
+        response = idle_client.post("/jobs", data=body, content_type="application/json")
+    assert response.status_code == status, response.json
+    if status == 413:
+        assert response.json["error"]["type"] == "payload_too_large"
+        assert str(idle_settings.max_request_bytes) in response.json["error"]["message"]
+        assert _nothing_queued(idle_client, idle_settings)
