@@ -29,7 +29,7 @@ auth.restrict_blueprint(bp, ADMIN)
 class ActivateRequest(BaseModel):
     """PUT /models/{name}/active: the version that serves new jobs from now on."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"version": "2026-11-22.1"}})
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"example": {"version": "2026-11-22.1"}})
 
     version: str = Field(
         min_length=1,

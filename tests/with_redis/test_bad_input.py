@@ -10,14 +10,16 @@ import json
 import logging
 from typing import Any
 
+import jsonschema_rs
 import pytest
 import redis as redis_lib
 from flask.testing import FlaskClient
 
 from jobqueue import contract
 from jobqueue.settings import Settings
-from tests.support.data import SIGNUP
+from tests.support.data import CUSTOMER, LOCAL, PREDICT, SIGNUP, explain_global
 from web.json_body import MAX_JSON_DEPTH
+from web.openapi import build_spec
 
 
 def _nothing_queued(client: FlaskClient, settings: Settings) -> bool:
@@ -121,3 +123,104 @@ def test_a_body_over_the_limit_is_413_however_it_is_framed(
         assert response.json["error"]["type"] == "payload_too_large"
         assert str(idle_settings.max_request_bytes) in response.json["error"]["message"]
         assert _nothing_queued(idle_client, idle_settings)
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"threshold": True}, "params.threshold"),  # was taken as 1.0, and a decision returned
+        ({"threshold": "0.5"}, "params.threshold"),
+        ({"threshold": None, "extra": 1}, "params.extra"),
+    ],
+)
+def test_credit_threshold_must_be_a_json_number(idle_client: FlaskClient, params: dict[str, Any], field: str) -> None:
+    response = idle_client.post("/jobs", json=dict(PREDICT, params=params))
+    assert response.status_code == 422 and [d["field"] for d in response.json["error"]["details"]] == [field]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (explain_global() | {"params": {"scope": "global", "sample_size": "10"}}, "params.sample_size"),
+        (explain_global() | {"params": {"scope": "global", "sample_size": True}}, "params.sample_size"),
+        (explain_global() | {"params": {"scope": "global", "seed": 1.0}}, "params.seed"),
+        (LOCAL | {"params": {"top": "5"}}, "params.top"),
+        ({"model": "iris", "task": "train", "params": {"activate": 1}}, "params.activate"),
+        ({"model": "iris", "task": "train", "params": {"seed": "1"}}, "params.seed"),
+        ({"model": "interests", "task": "train", "params": {"n_clusters": 4.5}}, "params.n_clusters"),
+        ({"model": "interests", "input": {"interests": ["jazz"], "city": 7}}, "input.city"),
+        ({"model": 7, "input": {}}, "model"),
+    ],
+)
+def test_integers_and_booleans_are_strict_where_the_spec_says_so(
+    idle_client: FlaskClient, idle_settings: Settings, body: dict[str, Any], field: str
+) -> None:
+    response = idle_client.post("/jobs", json=body)
+    assert response.status_code == 422, response.json
+    assert [d["field"] for d in response.json["error"]["details"]] == [field]
+    assert _nothing_queued(idle_client, idle_settings)
+
+
+def test_a_number_may_be_written_as_an_integer(idle_client: FlaskClient) -> None:
+    assert idle_client.post("/jobs", json=dict(PREDICT, params={"threshold": 1})).status_code == 202
+
+
+# Which bodies need input: every task of every model, with a record, a batch, both, neither, or null.
+RECORDS = {
+    "interests": SIGNUP["input"],
+    "iris": {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2},
+    "credit": {"customer_id": CUSTOMER},
+}
+TASKS = [
+    ("interests", "predict", None),
+    ("iris", "predict", None),
+    ("credit", "predict", {"threshold": 0.5}),
+    ("credit", "explain", None),
+    ("credit", "explain", {"scope": "local"}),
+    ("credit", "explain", {"scope": "global", "sample_size": 100}),
+    ("interests", "train", {}),
+    ("iris", "train", {"estimator": "logreg"}),
+    ("credit", "train", None),
+]
+PRESENCE = {
+    "neither": {},
+    "input": {"input": "record"},
+    "inputs": {"inputs": ["record"]},
+    "both": {"input": "record", "inputs": ["record"]},
+    "input-null": {"input": None},
+    "null-and-batch": {"input": None, "inputs": ["record"]},
+}
+
+
+def _with_records(model: str, presence: dict[str, Any]) -> dict[str, Any]:
+    record = RECORDS[model]
+    return {
+        key: [record] if value == ["record"] else record if value == "record" else value
+        for key, value in presence.items()
+    }
+
+
+@pytest.fixture(scope="module")
+def job_request_schema() -> jsonschema_rs.Draft202012Validator:
+    """The spec's JobRequest, its references resolved against the whole document."""
+    spec = build_spec()
+    return jsonschema_rs.Draft202012Validator(
+        {"$ref": "#/components/schemas/JobRequest", "components": spec["components"]}
+    )
+
+
+@pytest.mark.parametrize("presence", PRESENCE)
+@pytest.mark.parametrize(("model", "task", "params"), TASKS, ids=lambda v: str(v))
+def test_the_spec_and_the_service_agree_on_which_jobs_need_input(
+    idle_client: FlaskClient,
+    job_request_schema: jsonschema_rs.Draft202012Validator,
+    model: str,
+    task: str,
+    params: dict[str, Any] | None,
+    presence: str,
+) -> None:
+    body = {"model": model, "task": task, **({"params": params} if params is not None else {})}
+    body |= _with_records(model, PRESENCE[presence])
+    accepted = idle_client.post("/jobs", json=body)
+    assert accepted.status_code in (202, 422), accepted.json
+    assert job_request_schema.is_valid(body) == (accepted.status_code == 202), accepted.json
