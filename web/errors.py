@@ -34,6 +34,12 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+# A batch of 10,000 bad records has at least as many problems, 3.4 MB of details: an error
+# lists the first MAX_ERROR_DETAILS and counts the rest in details_omitted, a key it has only
+# then, so every other error body is exactly the contract's.
+MAX_ERROR_DETAILS = 100
+
+
 def error_response(
     status: int,
     type_: str,
@@ -41,8 +47,12 @@ def error_response(
     details: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """Build the error body ``{"error": {"type", "message", "details"}}``."""
-    response = jsonify({"error": {"type": type_, "message": message, "details": details or []}})
+    """Build the error body ``{"error": {"type", "message", "details"}}``, with ``details_omitted`` if cut."""
+    details = details or []
+    error: dict[str, Any] = {"type": type_, "message": message, "details": details[:MAX_ERROR_DETAILS]}
+    if len(details) > MAX_ERROR_DETAILS:
+        error["details_omitted"] = len(details) - MAX_ERROR_DETAILS
+    response = jsonify({"error": error})
     response.status_code = status
     response.headers.update(headers or {})
     return response

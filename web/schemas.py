@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, WithJsonSchema, model_validator
+
+from web.errors import MAX_ERROR_DETAILS
 
 Status = Literal["queued", "running", "succeeded", "failed", "canceled"]
 
@@ -178,10 +180,25 @@ class ErrorDetail(BaseModel):
     type: str
 
 
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
 class ErrorInfo(BaseModel):
     type: str
     message: str
-    details: list[ErrorDetail] = []
+    details: list[ErrorDetail] = Field(
+        [],
+        max_length=MAX_ERROR_DETAILS,
+        description=f"One entry per problem, in the order found; at most the first {MAX_ERROR_DETAILS}.",
+    )
+    # An optional key rather than a nullable one: the spec shows an integer, without a default.
+    details_omitted: Annotated[int | None, WithJsonSchema({"type": "integer", "minimum": 1})] = Field(
+        None,
+        description=f"Extension: problems found beyond the first {MAX_ERROR_DETAILS}, not listed in details; "
+        "present only when some were left out.",
+        json_schema_extra=_no_default,
+    )
 
 
 class ErrorBody(BaseModel):

@@ -224,3 +224,20 @@ def test_the_spec_and_the_service_agree_on_which_jobs_need_input(
     accepted = idle_client.post("/jobs", json=body)
     assert accepted.status_code in (202, 422), accepted.json
     assert job_request_schema.is_valid(body) == (accepted.status_code == 202), accepted.json
+
+
+@pytest.mark.parametrize(("bad", "listed", "omitted"), [(10_000, 100, 9_900), (100, 100, 0), (3, 3, 0)])
+def test_a_batch_of_bad_records_lists_the_first_100_problems_and_counts_the_rest(
+    idle_client: FlaskClient, idle_settings: Settings, bad: int, listed: int, omitted: int
+) -> None:
+    # Each record lacks its city: one problem per record.
+    body = {"model": "interests", "inputs": [{"interests": ["jazz"]}] * bad}
+    response = idle_client.post("/jobs", json=body)
+    assert response.status_code == 422
+    error = response.json["error"]
+    assert [d["field"] for d in error["details"]] == [f"inputs.{i}.city" for i in range(listed)]
+    assert error.get("details_omitted", 0) == omitted
+    assert ("details_omitted" in error) == (omitted > 0)
+    # 10,000 such records made a 3.4 MB answer; now a few kilobytes.
+    assert len(response.get_data()) < 20_000
+    assert _nothing_queued(idle_client, idle_settings)
