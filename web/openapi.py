@@ -51,7 +51,8 @@ def _errors(*codes: int) -> dict[str, Any]:
         403: "The key's role may not do this",
         413: "Body larger than the configured limit",
         422: "Invalid input; one detail per bad field",
-        429: "The model's queue is full (queue_full) or the key's tenant is over its rate (rate_limited); "
+        429: "The model's queue is full (queue_full), the key's tenant is over its rate (rate_limited), or "
+        "the model already has a train job queued or running (train_in_progress: one trains at a time); "
         "nothing was accepted",
         503: "Broker or model unavailable; nothing was accepted",
     }
