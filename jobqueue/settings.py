@@ -34,9 +34,19 @@ class Settings(BaseModel):
     max_request_bytes: int = 2 * 1024 * 1024
     max_batch_size: int = 10_000
     max_wait_s: float = 30.0
-    # A lost broker must turn into a 503 quickly, never a hung request.
+    # A lost broker must turn into a 503 quickly, never a hung request: within the connect timeout
+    # when connections go unanswered, within the socket timeout when Redis accepts them and then
+    # answers nothing (frozen, or packets dropped on a pooled connection). A healthy Redis must
+    # never hit it, busy as it may be: one command waits for whatever runs before it. Measured
+    # (python -m bench.redis_timeouts): the create script of a 10,000-record batch runs 3-8 ms
+    # in Redis (0.6 MB; 14-26 ms near the 2 MiB body limit), the largest script of all, the
+    # finish of 10,000 local explanations (17 MB), 230 ms (360 at worst). 1.5 s lets a command
+    # wait behind four of those, and gets a 503 out within 2 s (frozen: 1.5 s; unreachable: 1 s).
     redis_connect_timeout_s: float = 1.0
-    redis_socket_timeout_s: float = 5.0
+    redis_socket_timeout_s: float = 1.5
+    # Workers answer no one while they wait, and they write the large results: a 17 MB write
+    # must get through (Python's socket timeout bounds a whole send) on a slower link too.
+    worker_redis_socket_timeout_s: float = 5.0
     retry_after_s: int = 5
     # Unacknowledged messages come back after this long; it must exceed every
     # task's hard time limit or a slow job would run twice concurrently.

@@ -58,14 +58,20 @@ def error_response(
     return response
 
 
-def broker_unavailable(retry_after_s: int) -> ApiError:
-    """The 503 for a lost Redis: nothing was accepted, try again later."""
-    return ApiError(
-        503,
-        "broker_unavailable",
-        "the job queue cannot be reached; nothing was accepted, retry later",
-        headers={"Retry-After": str(retry_after_s)},
+def broker_unavailable(retry_after_s: int, timed_out: bool = False) -> ApiError:
+    """The 503 for a lost Redis: try again later.
+
+    Refused, nothing was accepted. Timed out (Redis frozen, packets dropped),
+    the command may still run when Redis resumes, so the message says to retry
+    with the same Idempotency-Key, which then returns that job.
+    """
+    message = (
+        "the job queue did not answer in time; retry later with the same Idempotency-Key, which returns the job "
+        "if Redis recorded it after all"
+        if timed_out
+        else "the job queue cannot be reached; nothing was accepted, retry later"
     )
+    return ApiError(503, "broker_unavailable", message, headers={"Retry-After": str(retry_after_s)})
 
 
 _HTTP_TYPES = {
@@ -103,7 +109,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def _broker_down(exc: Exception) -> Response:
         log.warning("redis unavailable: %s", exc)
-        error = broker_unavailable(app.config["SETTINGS"].retry_after_s)
+        error = broker_unavailable(app.config["SETTINGS"].retry_after_s, isinstance(exc, redis.TimeoutError))
         return error_response(error.status, error.type, error.message, headers=error.headers)
 
     @app.errorhandler(Exception)

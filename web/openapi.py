@@ -54,7 +54,8 @@ def _errors(*codes: int) -> dict[str, Any]:
         429: "The model's queue is full (queue_full), the key's tenant is over its rate (rate_limited), or "
         "the model already has a train job queued or running (train_in_progress: one trains at a time); "
         "nothing was accepted",
-        503: "Broker or model unavailable; nothing was accepted",
+        503: "Broker or model unavailable; nothing was accepted, unless Redis stopped answering mid-request "
+        "(the message says so): retry with the same Idempotency-Key",
     }
     retry = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before retrying"}}
     return {str(code): _json(_ref("ErrorBody"), reasons[code], retry if code in (429, 503) else None) for code in codes}

@@ -18,7 +18,8 @@ from worker.shutdown import DrainOnShutdown
 
 
 def create_celery(settings: Settings) -> WorkerApp:
-    """The worker's Celery app for ``settings``."""
+    """The worker's Celery app for ``settings``; its Redis clients wait WORKER_REDIS_SOCKET_TIMEOUT_S."""
+    settings = settings.replace(redis_socket_timeout_s=settings.worker_redis_socket_timeout_s)
     app = WorkerApp(settings)
     configure_client(app, settings)
     app.conf.update(
