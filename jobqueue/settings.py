@@ -81,8 +81,10 @@ class Settings(BaseModel):
     model_versions_cached: int = 2
     log_level: str = "INFO"
     # API keys as comma-separated ``role:tenant:secret`` entries (role: client or
-    # admin); several per tenant for rotation. Empty: the service runs open.
+    # admin); several per tenant for rotation. Empty: the service runs open,
+    # which the web allows on a loopback address only, unless ALLOW_OPEN is set.
     api_keys: str = Field(default="", repr=False)
+    allow_open: bool = False
     # Browser origins allowed to call the API (comma-separated); empty: no CORS.
     cors_origins: str = ""
     # Backpressure: POST /jobs answers 429 once a queue holds this many messages (0: no limit),
@@ -102,8 +104,10 @@ class Settings(BaseModel):
     # Retry n waits about backoff * 2**(n-1) seconds (jittered), at most backoff_max.
     callback_backoff_s: float = 5.0
     callback_backoff_max_s: float = 900.0
-    # The web process (gunicorn): port, worker processes, threads per process
-    # (a ?wait holds a thread) and worker class.
+    # The web process (gunicorn): address and port, worker processes, threads per
+    # process (a ?wait holds a thread) and worker class. Loopback unless told
+    # otherwise: a platform's router or a container's port mapping needs 0.0.0.0.
+    web_host: str = "127.0.0.1"
     port: int = 8000
     web_concurrency: int = 2
     web_threads: int = 32
@@ -125,7 +129,7 @@ class Settings(BaseModel):
     scale_min_workers: int = 1
     scale_max_workers: int = 20
     # The optional Flower dashboard; ``user:password`` protects it.
-    flower_address: str = "0.0.0.0"
+    flower_address: str = "127.0.0.1"
     flower_port: int = 5555
     flower_basic_auth: str = Field(default="", repr=False)
     # `make run`'s private Redis listens here (None: a free port).

@@ -70,7 +70,7 @@ def _print_banner(settings: Settings, server: RedisServer | None) -> None:
     where = f"private, data in {REDIS_DIR.relative_to(ROOT)}/" if server else "from REDIS_URL"
     print(
         "\n"
-        f"  Scoring service  http://127.0.0.1:{settings.port}\n"
+        f"  Scoring service  http://{settings.web_host}:{settings.port}\n"
         f"  Redis            {_redacted(settings.redis_url)} ({where})\n"
         "  Stop             Ctrl-C (or SIGTERM); everything started here is stopped\n",
         flush=True,
