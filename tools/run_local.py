@@ -3,12 +3,17 @@
 ``python -m tools.run_local`` starts every Procfile process but the optional
 ones (the ``flower`` dashboard); ``--with flower`` adds it, and naming
 processes (``python -m tools.run_local web worker``) starts only those.
+
+The private Redis listens on 127.0.0.1 with a password made for this run,
+which the children get in REDIS_URL (the banner shows it redacted); its data
+folder (``var/redis``, or ``--redis-dir``) is readable by its owner only.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -31,20 +36,27 @@ def procfile_processes() -> list[str]:
     return [line.split(":", 1)[0] for line in lines if line.strip() and not line.startswith("#")]
 
 
-def chosen_processes(argv: list[str]) -> list[str]:
-    """The processes named on the command line, else all but the optional ones plus those asked --with."""
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command line: processes to start, optional ones to add, where the private Redis keeps its data."""
     parser = argparse.ArgumentParser(prog="python -m tools.run_local", description=__doc__.splitlines()[0])
     parser.add_argument("processes", nargs="*", metavar="process", help="Procfile processes to start")
     parser.add_argument("--with", dest="extra", action="append", default=[], choices=OPTIONAL_PROCESSES)
+    parser.add_argument("--redis-dir", type=Path, default=REDIS_DIR, help="the private Redis's data folder")
     args = parser.parse_args(argv)
     known = procfile_processes()
     unknown = [p for p in args.processes if p not in known]
     if unknown:
         parser.error(f"not in the Procfile: {', '.join(unknown)} (it has {', '.join(known)})")
+    return args
+
+
+def chosen_processes(argv: list[str]) -> list[str]:
+    """The processes named on the command line, else all but the optional ones plus those asked --with."""
+    args = parse_args(argv)
     named: list[str] = args.processes  # argparse's Namespace holds Any
     if named:
         return named
-    return [p for p in known if p not in OPTIONAL_PROCESSES or p in args.extra]
+    return [p for p in procfile_processes() if p not in OPTIONAL_PROCESSES or p in args.extra]
 
 
 def _redacted(url: str) -> str:
@@ -67,7 +79,7 @@ def _child_env(settings: Settings) -> dict[str, str]:
 
 
 def _print_banner(settings: Settings, server: RedisServer | None) -> None:
-    where = f"private, data in {REDIS_DIR.relative_to(ROOT)}/" if server else "from REDIS_URL"
+    where = f"private, data in {server.data_dir}/" if server else "from REDIS_URL"
     print(
         "\n"
         f"  Scoring service  http://{settings.web_host}:{settings.port}\n"
@@ -112,7 +124,8 @@ def _run_honcho(env: dict[str, str], processes: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Start Redis if needed, run the Procfile's processes, and clean up on any exit."""
-    processes = chosen_processes(sys.argv[1:] if argv is None else argv)
+    args = sys.argv[1:] if argv is None else argv
+    processes, redis_dir = chosen_processes(args), parse_args(args).redis_dir
     # Until honcho runs, a stop signal just interrupts the startup.
     for signum in STOP_SIGNALS:
         signal.signal(signum, signal.default_int_handler)
@@ -120,7 +133,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         if "redis_url" not in settings.model_fields_set:  # no REDIS_URL: a private Redis
-            server = RedisServer(port=settings.redis_port or free_port(), data_dir=REDIS_DIR, appendonly=True)
+            # A password of this run: any local user could otherwise read and change every job.
+            server = RedisServer(
+                port=settings.redis_port or free_port(),
+                data_dir=redis_dir,
+                appendonly=True,
+                password=secrets.token_urlsafe(24),
+            )
             server.start()
             settings = settings.replace(redis_url=server.url)
         _print_banner(settings, server)
