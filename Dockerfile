@@ -1,6 +1,7 @@
 FROM python:3.11-slim
 
 ENV PORT=8000 \
+    WEB_HOST=0.0.0.0 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     MODEL_DIR=/app/var/models \

@@ -83,6 +83,11 @@ def chunk_key(job_id: str, chunk: int) -> str:
     return f"{PREFIX}fanout:{job_id}:{chunk}"
 
 
+def training_key(model: str) -> str:
+    """Names the one train job of ``model`` queued or running, if any: training is one at a time per model."""
+    return f"{PREFIX}training:{model}"
+
+
 def cache_key(*parts: object) -> str:
     """A result shared by identical requests, e.g. ("explain-global", model, version, size, seed)."""
     return f"{PREFIX}cache:" + ":".join(str(p) for p in parts)

@@ -40,6 +40,9 @@ def configure_logging(level: str | int = logging.INFO, stream: IO[str] | None = 
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(level)
+    # urllib3 logs each connection's host and each request's path at DEBUG: a callback URL's path
+    # or query may hold its receiver's token. Its warnings still come through.
+    logging.getLogger("urllib3").setLevel(max(logging.WARNING, root.level))
 
 
 def detach_logging() -> None:

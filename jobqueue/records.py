@@ -47,6 +47,9 @@ class Limits:
     rate_ttl_s: int = 1
     max_depth: int = 0  # the queue's waiting messages, across its broker lists
     depth_lists: tuple[str, ...] = ()
+    # A mark (contract.training_key) naming the one job of its kind queued or running: while it
+    # names such a job, another is refused; the job holds it until it ends. "-": none.
+    one_at_a_time: str = "-"
 
 
 @dataclass(frozen=True)
@@ -106,12 +109,15 @@ class Finish:
 
 
 class Refused(Exception):
-    """The create script refused the job: ``reason`` is "rate_limited" or "queue_full"."""
+    """The create script refused the job: ``reason`` is "rate_limited", "queue_full" or "train_in_progress"."""
 
-    def __init__(self, reason: str, count: int) -> None:
+    def __init__(self, reason: str, count: int = 0, holder: str = "", holder_tenant: str = "") -> None:
         super().__init__(reason, count)
         self.reason = reason
         self.count = count  # the tenant's submissions in the window, or the queue's depth
+        # train_in_progress: the job already queued or running, and its tenant
+        self.holder = holder
+        self.holder_tenant = holder_tenant
 
 
 class IdempotencyConflict(Exception):

@@ -52,9 +52,19 @@ class Settings(BaseModel):
     max_request_bytes: int = 2 * 1024 * 1024
     max_batch_size: int = 10_000
     max_wait_s: float = 30.0
-    # A lost broker must turn into a 503 quickly, never a hung request.
+    # A lost broker must turn into a 503 quickly, never a hung request: within the connect timeout
+    # when connections go unanswered, within the socket timeout when Redis accepts them and then
+    # answers nothing (frozen, or packets dropped on a pooled connection). A healthy Redis must
+    # never hit it, busy as it may be: one command waits for whatever runs before it. Measured
+    # (python -m bench.redis_timeouts): the create script of a 10,000-record batch runs 3-8 ms
+    # in Redis (0.6 MB; 14-26 ms near the 2 MiB body limit), the largest script of all, the
+    # finish of 10,000 local explanations (17 MB), 230 ms (360 at worst). 1.5 s lets a command
+    # wait behind four of those, and gets a 503 out within 2 s (frozen: 1.5 s; unreachable: 1 s).
     redis_connect_timeout_s: float = 1.0
-    redis_socket_timeout_s: float = 5.0
+    redis_socket_timeout_s: float = 1.5
+    # Workers answer no one while they wait, and they write the large results: a 17 MB write
+    # must get through (Python's socket timeout bounds a whole send) on a slower link too.
+    worker_redis_socket_timeout_s: float = 5.0
     retry_after_s: int = 5
     # Unacknowledged messages come back after this long; it must exceed every
     # task's hard time limit or a slow job would run twice concurrently.
@@ -92,8 +102,10 @@ class Settings(BaseModel):
     model_versions_cached: int = 2
     log_level: str = "INFO"
     # API keys as comma-separated ``role:tenant:secret`` entries (role: client or
-    # admin); several per tenant for rotation. Empty: the service runs open.
+    # admin); several per tenant for rotation. Empty: the service runs open,
+    # which the web allows on a loopback address only, unless ALLOW_OPEN is set.
     api_keys: str = Field(default="", repr=False)
+    allow_open: bool = False
     # Browser origins allowed to call the API (comma-separated); empty: no CORS.
     cors_origins: str = ""
     # Backpressure: POST /jobs answers 429 once a queue holds this many messages (0: no limit),
@@ -113,8 +125,10 @@ class Settings(BaseModel):
     # Retry n waits about backoff * 2**(n-1) seconds (jittered), at most backoff_max.
     callback_backoff_s: float = 5.0
     callback_backoff_max_s: float = 900.0
-    # The web process (gunicorn): port, worker processes, threads per process
-    # (a ?wait holds a thread) and worker class.
+    # The web process (gunicorn): address and port, worker processes, threads per
+    # process (a ?wait holds a thread) and worker class. Loopback unless told
+    # otherwise: a platform's router or a container's port mapping needs 0.0.0.0.
+    web_host: str = "127.0.0.1"
     port: int = 8000
     web_concurrency: int = 2
     web_threads: int = 32
@@ -136,7 +150,7 @@ class Settings(BaseModel):
     scale_min_workers: int = 1
     scale_max_workers: int = 20
     # The optional Flower dashboard; ``user:password`` protects it.
-    flower_address: str = "0.0.0.0"
+    flower_address: str = "127.0.0.1"
     flower_port: int = 5555
     flower_basic_auth: str = Field(default="", repr=False)
     # `make run`'s private Redis listens here (None: a free port).

@@ -96,6 +96,7 @@ class JobStore:
                 "rate_limit": limits.rate_key,
                 "rate": metrics.rate_key(job.queue, int(now.timestamp() // 60)),
                 "depth_lists": list(limits.depth_lists if limits.max_depth else ()),
+                "mark": limits.one_at_a_time,
             },
             now_s=repr(now.timestamp()),
             ttl_s=self.ttl_s,
@@ -108,6 +109,8 @@ class JobStore:
             rate_window_ttl_s=limits.rate_ttl_s,
             max_depth=limits.max_depth,
             rate_ttl_s=metrics.RATE_TTL_S,
+            one_at_a_time=limits.one_at_a_time != "-",
+            job_prefix=contract.job_key(""),
             fields=fields,
         )
         outcome = text(reply[0])
@@ -115,6 +118,8 @@ class JobStore:
             return decode_record(fields), True
         if outcome in ("rate_limited", "queue_full"):
             raise Refused(outcome, int(reply[1]))
+        if outcome == "train_in_progress":
+            raise Refused(outcome, holder=text(reply[1]), holder_tenant=text(reply[2]))
         existing_id, _, existing_hash = text(reply[1]).partition(" ")
         if existing_hash != job.body_hash:
             raise IdempotencyConflict(existing_id)

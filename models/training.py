@@ -30,7 +30,8 @@ class TrainParams(BaseModel):
     never a path a client chose.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: a JSON boolean only (no 1 or "true"), integers only as JSON integers.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     activate: bool = Field(
         False,

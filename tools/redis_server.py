@@ -55,21 +55,31 @@ class RedisServer:
 
     Without ``data_dir`` a temporary directory is used and removed by ``stop()``;
     ``restart()`` keeps the port and the directory, so with ``appendonly=True``
-    the data survives it.
+    the data survives it. With ``password`` every client must authenticate
+    (``url`` carries it). The data directory is the owner's alone (0700, its
+    files 0600): it holds job inputs and results in clear.
     """
 
-    def __init__(self, port: int | None = None, data_dir: Path | None = None, appendonly: bool = False) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        data_dir: Path | None = None,
+        appendonly: bool = False,
+        password: str | None = None,
+    ) -> None:
         self.executable = find_redis_server()
         self.port = port if port is not None else free_port()
         self.data_dir = Path(data_dir).resolve() if data_dir is not None else None
         self.appendonly = appendonly
+        self.password = password
         self._owns_dir = data_dir is None
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        """The redis:// URL clients connect to."""
-        return f"redis://127.0.0.1:{self.port}/0"
+        """The redis:// URL clients connect to, with the password if there is one."""
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     @property
     def running(self) -> bool:
@@ -83,6 +93,7 @@ class RedisServer:
         if self.data_dir is None:
             self.data_dir = Path(tempfile.mkdtemp(prefix="redis-"))
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        _owner_only(self.data_dir)
         argv = [
             self.executable,
             "--port",
@@ -102,14 +113,26 @@ class RedisServer:
             "--logfile",
             str(self._log_path),
         ]
+        # The password reaches Redis on its standard input as a config file, never on a
+        # command line that any local user can read in ps.
+        config = f"requirepass {self.password}\n" if self.password else ""
         # Errors in the arguments are printed before the logfile is opened, so
         # stdout/stderr go to the same file to keep every failure in one place.
-        with open(self._log_path, "ab") as log:
+        with open(os.open(self._log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
             # A new session keeps a terminal's Ctrl-C away from Redis: whoever
-            # started it stops it, after the clients that still need it.
+            # started it stops it, after the clients that still need it. The umask
+            # makes every file Redis writes (append-only files, dumps) 0600.
             self._proc = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                [*argv[:1], "-", *argv[1:]] if config else argv,
+                stdin=subprocess.PIPE if config else subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                umask=0o077,
             )
+            if config and self._proc.stdin is not None:
+                self._proc.stdin.write(config.encode())
+                self._proc.stdin.close()
         try:
             self._wait_until_ready()
         except BaseException:
@@ -159,7 +182,9 @@ class RedisServer:
     def _wait_until_ready(self) -> None:
         if self._proc is None:
             raise RuntimeError("redis-server was not started")
-        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5, socket_timeout=0.5)
+        client = redis.Redis(
+            host="127.0.0.1", port=self.port, password=self.password, socket_connect_timeout=0.5, socket_timeout=0.5
+        )
         deadline = time.monotonic() + START_TIMEOUT_S
         try:
             while True:
@@ -201,6 +226,13 @@ class RedisServer:
         except OSError:
             return f"(no log at {self._log_path})"
         return "\n".join(lines[-LOG_TAIL_LINES:])
+
+
+def _owner_only(directory: Path) -> None:
+    """Make ``directory`` and what it already holds (from a run with looser modes) its owner's alone."""
+    directory.chmod(0o700)
+    for path in directory.rglob("*"):
+        path.chmod(0o700 if path.is_dir() else 0o600)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

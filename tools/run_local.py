@@ -3,12 +3,17 @@
 ``python -m tools.run_local`` starts every Procfile process but the optional
 ones (the ``flower`` dashboard); ``--with flower`` adds it, and naming
 processes (``python -m tools.run_local web worker``) starts only those.
+
+The private Redis listens on 127.0.0.1 with a password made for this run,
+which the children get in REDIS_URL (the banner shows it redacted); its data
+folder (``VAR_DIR/redis``) is readable by its owner only.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -33,8 +38,8 @@ def procfile_processes() -> list[str]:
     return [name for name in names if name != RELEASE_PROCESS]
 
 
-def chosen_processes(argv: list[str]) -> list[str]:
-    """The processes named on the command line, else all but the optional ones plus those asked --with."""
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command line: processes to start, optional ones to add, where the private Redis keeps its data."""
     parser = argparse.ArgumentParser(prog="python -m tools.run_local", description=__doc__.splitlines()[0])
     parser.add_argument("processes", nargs="*", metavar="process", help="Procfile processes to start")
     parser.add_argument("--with", dest="extra", action="append", default=[], choices=OPTIONAL_PROCESSES)
@@ -43,10 +48,16 @@ def chosen_processes(argv: list[str]) -> list[str]:
     unknown = [p for p in args.processes if p not in known]
     if unknown:
         parser.error(f"not in the Procfile: {', '.join(unknown)} (it has {', '.join(known)})")
+    return args
+
+
+def chosen_processes(argv: list[str]) -> list[str]:
+    """The processes named on the command line, else all but the optional ones plus those asked --with."""
+    args = parse_args(argv)
     named: list[str] = args.processes  # argparse's Namespace holds Any
     if named:
         return named
-    return [p for p in known if p not in OPTIONAL_PROCESSES or p in args.extra]
+    return [p for p in procfile_processes() if p not in OPTIONAL_PROCESSES or p in args.extra]
 
 
 def _child_env(settings: Settings) -> dict[str, str]:
@@ -64,17 +75,21 @@ def _shown(path: Path) -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
+def _reachable(host: str) -> str:
+    """Where this machine reaches a server bound to ``host``: 0.0.0.0 listens everywhere, loopback among them."""
+    return "127.0.0.1" if host in ("0.0.0.0", "") else host
+
+
 def banner(settings: Settings, private_redis: bool, processes: list[str]) -> str:
     """What `make run` prints once everything is set up: where to go, which Redis, how to stop."""
     where = f"private, data in {_shown(settings.var_dir / 'redis')}/" if private_redis else "from REDIS_URL"
     lines = [
-        f"  Scoring service  http://127.0.0.1:{settings.port}",
+        f"  Scoring service  http://{_reachable(settings.web_host)}:{settings.port}",
         f"  Redis            {local_redis.redacted(settings.redis_url)} ({where})",
         f"                   recorded in {_shown(local_redis.record_path(settings))} for the project's commands",
     ]
     if "flower" in processes:
-        # 0.0.0.0 listens everywhere; this machine reaches it on loopback.
-        host = "127.0.0.1" if settings.flower_address in ("0.0.0.0", "") else settings.flower_address
+        host = _reachable(settings.flower_address)
         login = " (FLOWER_BASIC_AUTH's user and password)" if settings.flower_basic_auth else ""
         lines.append(f"  Flower           http://{host}:{settings.flower_port}{login}")
     lines.append("  Stop             Ctrl-C (or SIGTERM); everything started here is stopped")
@@ -116,7 +131,8 @@ def _run_honcho(env: dict[str, str], processes: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Start Redis if needed, run the Procfile's processes, and clean up on any exit."""
-    processes = chosen_processes(sys.argv[1:] if argv is None else argv)
+    args = sys.argv[1:] if argv is None else argv
+    processes = chosen_processes(args)
     # Until honcho runs, a stop signal just interrupts the startup.
     for signum in STOP_SIGNALS:
         signal.signal(signum, signal.default_int_handler)
@@ -125,8 +141,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         if "redis_url" not in settings.model_fields_set:  # no REDIS_URL: a private Redis
+            # A password of this run: any local user could otherwise read and change every job.
             server = RedisServer(
-                port=settings.redis_port or free_port(), data_dir=settings.var_dir / "redis", appendonly=True
+                port=settings.redis_port or free_port(),
+                data_dir=settings.var_dir / "redis",
+                appendonly=True,
+                password=secrets.token_urlsafe(24),
             )
             server.start()
             settings = settings.replace(redis_url=server.url)

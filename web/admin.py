@@ -19,7 +19,7 @@ from models.validation import field_errors
 from web import auth
 from web.api_keys import ADMIN
 from web.errors import ApiError
-from web.jobs import parse_json_body
+from web.json_body import parse_json_body
 
 log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__)
@@ -29,7 +29,7 @@ auth.restrict_blueprint(bp, ADMIN)
 class ActivateRequest(BaseModel):
     """PUT /models/{name}/active: the version that serves new jobs from now on."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"version": "2026-11-22.1"}})
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"example": {"version": "2026-11-22.1"}})
 
     version: str = Field(
         min_length=1,

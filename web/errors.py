@@ -35,6 +35,12 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+# A batch of 10,000 bad records has at least as many problems, 3.4 MB of details: an error
+# lists the first MAX_ERROR_DETAILS and counts the rest in details_omitted, a key it has only
+# then, so every other error body is exactly the contract's.
+MAX_ERROR_DETAILS = 100
+
+
 def error_response(
     status: int,
     type_: str,
@@ -42,21 +48,31 @@ def error_response(
     details: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """Build the error body ``{"error": {"type", "message", "details"}}``."""
-    response = jsonify({"error": {"type": type_, "message": message, "details": details or []}})
+    """Build the error body ``{"error": {"type", "message", "details"}}``, with ``details_omitted`` if cut."""
+    details = details or []
+    error: dict[str, Any] = {"type": type_, "message": message, "details": details[:MAX_ERROR_DETAILS]}
+    if len(details) > MAX_ERROR_DETAILS:
+        error["details_omitted"] = len(details) - MAX_ERROR_DETAILS
+    response = jsonify({"error": error})
     response.status_code = status
     response.headers.update(headers or {})
     return response
 
 
-def broker_unavailable(retry_after_s: int) -> ApiError:
-    """The 503 for a lost Redis: nothing was accepted, try again later."""
-    return ApiError(
-        503,
-        "broker_unavailable",
-        "the job queue cannot be reached; nothing was accepted, retry later",
-        headers={"Retry-After": str(retry_after_s)},
+def broker_unavailable(retry_after_s: int, timed_out: bool = False) -> ApiError:
+    """The 503 for a lost Redis: try again later.
+
+    Refused, nothing was accepted. Timed out (Redis frozen, packets dropped),
+    the command may still run when Redis resumes, so the message says to retry
+    with the same Idempotency-Key, which then returns that job.
+    """
+    message = (
+        "the job queue did not answer in time; retry later with the same Idempotency-Key, which returns the job "
+        "if Redis recorded it after all"
+        if timed_out
+        else "the job queue cannot be reached; nothing was accepted, retry later"
     )
+    return ApiError(503, "broker_unavailable", message, headers={"Retry-After": str(retry_after_s)})
 
 
 _HTTP_TYPES = {
@@ -94,7 +110,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def _broker_down(exc: Exception) -> Response:
         log.warning("redis unavailable: %s", exc)
-        error = broker_unavailable(app.config["SETTINGS"].retry_after_s)
+        error = broker_unavailable(app.config["SETTINGS"].retry_after_s, isinstance(exc, redis.TimeoutError))
         return error_response(error.status, error.type, error.message, headers=error.headers)
 
     @app.errorhandler(sa.exc.OperationalError)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from gunicorn import glogging
 
 from jobqueue.logs import gunicorn_logconfig
 from jobqueue.settings import Settings
+from web.exposure import open_exposure
 
 
 class AppLogsRequests(glogging.Logger):  # type: ignore[misc]  # gunicorn ships no types: its Logger is Any
@@ -22,7 +25,12 @@ class AppLogsRequests(glogging.Logger):  # type: ignore[misc]  # gunicorn ships 
 
 _settings = Settings.from_env()
 
-bind = f"0.0.0.0:{_settings.port}"
+# WEB_HOST: loopback unless told otherwise (an IPv6 address goes in brackets).
+bind = (
+    f"[{_settings.web_host}]:{_settings.port}"
+    if ":" in _settings.web_host
+    else f"{_settings.web_host}:{_settings.port}"
+)
 workers = _settings.web_concurrency
 # POST /jobs?wait=N long-polls for up to 30 s and a waiting request holds a
 # thread, so threads bound the number of concurrent long-polls per process
@@ -40,3 +48,14 @@ logger_class = AppLogsRequests
 logconfig_dict = gunicorn_logconfig(_settings.log_level)
 # Each worker builds its own app (and Redis connections) after the fork.
 preload_app = False
+
+
+def on_starting(server: Any) -> None:
+    """Refuse to start open (no API_KEYS) on an address other than loopback, unless ALLOW_OPEN=1.
+
+    Checked on the addresses gunicorn will really bind, which ``--bind`` may have changed.
+    gunicorn prints a RuntimeError raised here and exits with status 1.
+    """
+    problem = open_exposure(_settings, server.cfg.bind)
+    if problem:
+        raise RuntimeError(problem)

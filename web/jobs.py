@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import uuid
@@ -19,6 +18,7 @@ from models.validation import field_errors
 from web import auth
 from web.api_keys import ADMIN
 from web.errors import ApiError
+from web.json_body import parse_json_body
 from web.pagination import page_args
 from web.schemas import JobRequest
 
@@ -33,18 +33,6 @@ CURSOR_RE = re.compile(r"^[0-9]{17}:[0-9a-f]{32}$")
 
 def _ext(name: str) -> Any:
     return current_app.extensions[name]
-
-
-def parse_json_body() -> Any:
-    """The request body as a JSON object; 400 otherwise (also used by the admin routes)."""
-    raw = request.get_data(cache=False)  # enforces MAX_CONTENT_LENGTH (413)
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from exc
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_json", "the body must be a JSON object")
-    return body
 
 
 def _wait_seconds() -> float | None:

@@ -1,14 +1,15 @@
 """The OpenAPI document, generated from the same pydantic models that validate requests, and Swagger UI.
 
-Swagger UI's files come from the swagger-ui-bundle package, so /docs works
-with no internet access.
+Swagger UI's files come from the flask-swagger-ui package (Swagger UI 5, which
+renders OpenAPI 3.1), so /docs works with no internet access.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-import swagger_ui_bundle
+import flask_swagger_ui
 from flask import Blueprint, Response, current_app, jsonify, send_from_directory
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
@@ -18,9 +19,13 @@ from jobqueue.scaling import QueueSignal
 from models.kinds import KINDS
 from web import auth, customers, jobs
 from web.admin import ActivateRequest
+from web.json_body import MAX_JSON_DEPTH
 from web.schemas import CallbackState, Customer, CustomerList, ErrorBody, Job, JobList, JobRequest
 
 bp = Blueprint("openapi", __name__)
+
+# The Swagger UI distribution the package ships (its VERSION file names it); only its files are used.
+SWAGGER_UI_DIST = Path(flask_swagger_ui.__file__).parent / "dist"
 
 REF = "#/components/schemas/{model}"
 
@@ -38,16 +43,19 @@ def _json(schema: dict[str, Any], description: str, headers: dict[str, Any] | No
 
 def _errors(*codes: int) -> dict[str, Any]:
     reasons = {
-        400: "Body is not JSON, or not an object",
+        400: "Body is not UTF-8 JSON, not an object, or nests arrays and objects more than "
+        f"{MAX_JSON_DEPTH} levels deep",
         404: "Not found",
         409: "Conflict",
         401: "API keys are configured and none, or an unknown one, was sent",
         403: "The key's role may not do this",
         413: "Body larger than the configured limit",
         422: "Invalid input; one detail per bad field",
-        429: "The model's queue is full (queue_full) or the key's tenant is over its rate (rate_limited); "
+        429: "The model's queue is full (queue_full), the key's tenant is over its rate (rate_limited), or "
+        "the model already has a train job queued or running (train_in_progress: one trains at a time); "
         "nothing was accepted",
-        503: "Broker or model unavailable; nothing was accepted",
+        503: "Broker or model unavailable; nothing was accepted, unless Redis stopped answering mid-request "
+        "(the message says so): retry with the same Idempotency-Key",
     }
     retry = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before retrying"}}
     return {str(code): _json(_ref("ErrorBody"), reasons[code], retry if code in (429, 503) else None) for code in codes}
@@ -348,6 +356,7 @@ def openapi_json() -> Response:
 
 _DOCS_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Scoring service API</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="stylesheet" href="/docs/static/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
 <script src="/docs/static/swagger-ui-bundle.js"></script>
@@ -366,4 +375,4 @@ def docs() -> Response:
 @bp.get("/docs/static/<path:filename>")
 def docs_static(filename: str) -> Response:
     """Swagger UI's own assets."""
-    return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86400)
+    return send_from_directory(SWAGGER_UI_DIST, filename, max_age=86400)

@@ -2,25 +2,51 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, WithJsonSchema, model_validator
+
+from web.errors import MAX_ERROR_DETAILS
 
 Status = Literal["queued", "running", "succeeded", "failed", "canceled"]
 
 
+# A record or a batch is given when its field is present and not null (null reads as absent).
+_RECORD: JsonValue = {"required": ["input"], "properties": {"input": {"type": "object"}}}
+_BATCH: JsonValue = {"required": ["inputs"], "properties": {"inputs": {"type": "array"}}}
+# The tasks whose parameters say they work on the model's own data (takes_records() is False in
+# models/): every train task, and an explanation with scope global. tests/with_redis/test_bad_input.py
+# checks that the spec and the service agree on which bodies need input.
+_TAKES_NO_INPUT: JsonValue = {
+    "anyOf": [
+        {"required": ["task"], "properties": {"task": {"const": "train"}}},
+        {
+            "required": ["task", "params"],
+            "properties": {
+                "task": {"const": "explain"},
+                "params": {"type": "object", "required": ["scope"], "properties": {"scope": {"const": "global"}}},
+            },
+        },
+    ]
+}
+
+
 class JobRequest(BaseModel):
-    """POST /jobs: a model, a task and one of ``input`` or ``inputs`` (neither for a global explanation)."""
+    """POST /jobs: a model, a task and exactly one of ``input`` or ``inputs``; neither for a task that takes none.
+
+    A train task and an explanation with ``params.scope`` global work on the
+    model's own data and take neither.
+    """
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         protected_namespaces=(),
         json_schema_extra={
-            # _at_most_one_input, in the spec: not both a record and a batch.
-            "not": {
-                "required": ["input", "inputs"],
-                "properties": {"input": {"type": "object"}, "inputs": {"type": "array"}},
-            },
+            # models.validation.validate_job, in the spec: which tasks need input, and never both forms.
+            "if": _TAKES_NO_INPUT,
+            "then": {"not": {"anyOf": [_RECORD, _BATCH]}},
+            "else": {"oneOf": [_RECORD, _BATCH]},
             "examples": [
                 {"model": "interests", "input": {"interests": ["surfing", "python"], "city": "Lisbon"}},
                 {
@@ -55,7 +81,7 @@ class JobRequest(BaseModel):
     input: dict[str, Any] | None = Field(
         None,
         description="One record; the result is one object. Give input or inputs, except for a task that "
-        "takes none (credit explain with scope global), which gives neither.",
+        "takes none (train, and credit explain with scope global), which gives neither.",
     )
     inputs: list[dict[str, Any]] | None = Field(
         None, min_length=1, description="A batch; the result is a list in the same order."
@@ -154,10 +180,25 @@ class ErrorDetail(BaseModel):
     type: str
 
 
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
 class ErrorInfo(BaseModel):
     type: str
     message: str
-    details: list[ErrorDetail] = []
+    details: list[ErrorDetail] = Field(
+        [],
+        max_length=MAX_ERROR_DETAILS,
+        description=f"One entry per problem, in the order found; at most the first {MAX_ERROR_DETAILS}.",
+    )
+    # An optional key rather than a nullable one: the spec shows an integer, without a default.
+    details_omitted: Annotated[int | None, WithJsonSchema({"type": "integer", "minimum": 1})] = Field(
+        None,
+        description=f"Extension: problems found beyond the first {MAX_ERROR_DETAILS}, not listed in details; "
+        "present only when some were left out.",
+        json_schema_extra=_no_default,
+    )
 
 
 class ErrorBody(BaseModel):

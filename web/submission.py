@@ -33,6 +33,9 @@ from web.schemas import JobRequest
 
 log = logging.getLogger(__name__)
 
+# A training run takes minutes (fitting, a grid search); asking again sooner only adds load.
+TRAIN_RETRY_AFTER_S = 60
+
 
 def body_fingerprint(body: Any) -> str:
     """Hash of the request body in canonical form, so key order and spacing do not matter."""
@@ -107,9 +110,10 @@ class Submitter:
         )
         now = time.time()
         try:
-            record, created = self.jobs.create(new, self.limits(tenant, queue, now))
+            limits = self.limits(tenant, queue, now, training=manifest.name if task_name == contract.TRAIN else None)
+            record, created = self.jobs.create(new, limits)
         except Refused as exc:
-            raise self.refusal(exc, queue, now) from exc
+            raise self.refusal(exc, queue, now, tenant, manifest.name) from exc
         except IdempotencyConflict as exc:
             raise ApiError(
                 409,
@@ -131,11 +135,13 @@ class Submitter:
             )
         return record, created
 
-    def limits(self, tenant: str, queue: str, now: float) -> Limits:
-        """The admission limits of a submission at ``now`` (epoch seconds).
+    def limits(self, tenant: str, queue: str, now: float, training: str | None = None) -> Limits:
+        """The admission limits of a submission at ``now`` (epoch seconds); ``training``: the model it trains.
 
         The rate counts a tenant's submissions per fixed window; the open
         service (tenant "") has no key to count against, so only depth applies.
+        A model trains one job at a time, whoever submitted it: each one
+        writes a version into the store every process reads.
         """
         rate, window_s = (self.settings.rate_limit_per_key if tenant else 0), self.settings.rate_limit_window_s
         max_depth = self.max_depth.get(queue, 0)
@@ -145,10 +151,21 @@ class Submitter:
             rate_ttl_s=window_s + 1,
             max_depth=max_depth,
             depth_lists=tuple(broker_lists(queue)) if max_depth else (),
+            one_at_a_time=contract.training_key(training) if training else "-",
         )
 
-    def refusal(self, refused: Refused, queue: str, now: float) -> ApiError:
+    def refusal(self, refused: Refused, queue: str, now: float, tenant: str = "", model: str = "") -> ApiError:
         """The 429 a refused submission gets, with the Retry-After that fits its reason."""
+        if refused.reason == "train_in_progress":
+            # Another tenant's job id is not this tenant's to know (GET would answer 404).
+            which = f"job {refused.holder}" if refused.holder_tenant == tenant else "a job of another tenant"
+            return ApiError(
+                429,
+                "train_in_progress",
+                f"model {model!r} already has a train job queued or running ({which}); one trains at a time, "
+                "retry once it has ended",
+                headers={"Retry-After": str(TRAIN_RETRY_AFTER_S)},
+            )
         if refused.reason == "rate_limited":
             rate, window_s = self.settings.rate_limit_per_key, self.settings.rate_limit_window_s
             wait = max(1, math.ceil((now // window_s + 1) * window_s - now))

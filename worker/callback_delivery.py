@@ -12,14 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import random
-from urllib.parse import urlsplit
 
 import requests
 from billiard.exceptions import SoftTimeLimitExceeded
-from requests_hardened.ip_filter import InvalidIPAddress
 
 from jobqueue import contract
-from jobqueue.callback_targets import create_session
+from jobqueue.callback_targets import RefusedAddress, create_session
 from jobqueue.settings import Settings
 from jobqueue.store import JobStore
 from jobqueue.view import job_view
@@ -81,8 +79,9 @@ class CallbackSender:
             with self.session.post(url, data=body, headers=headers, stream=True) as response:
                 ok = 200 <= response.status_code < 300
                 return response.status_code, None if ok else f"the receiver answered HTTP {response.status_code}"
-        except InvalidIPAddress as exc:
-            return None, f"{urlsplit(url).hostname} now resolves to {exc}, an address callbacks may not reach"
+        except RefusedAddress as exc:
+            # Checked again on connecting (the address may have changed since submit); not logged.
+            return None, f"refused on connecting: {exc}"
         except requests.Timeout:
             return None, f"no answer within {self.settings.callback_timeout_s:g} s"
         except SoftTimeLimitExceeded:

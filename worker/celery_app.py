@@ -18,7 +18,8 @@ from worker.runtime import WorkerApp
 
 
 def create_celery(settings: Settings) -> WorkerApp:
-    """The worker's Celery app for ``settings``."""
+    """The worker's Celery app for ``settings``; its Redis clients wait WORKER_REDIS_SOCKET_TIMEOUT_S."""
+    settings = settings.replace(redis_socket_timeout_s=settings.worker_redis_socket_timeout_s)
     app = WorkerApp(settings)
     configure_client(app, settings)
     app.conf.update(
@@ -33,6 +34,9 @@ def create_celery(settings: Settings) -> WorkerApp:
         # Requeued instead, it is retried until MAX_ATTEMPTS fails it.
         task_acks_on_failure_or_timeout=False,
         worker_prefetch_multiplier=1,
+        # Celery's prefork pool, but a pool process lost while the worker starts is replaced
+        # rather than stopping the worker (worker/pool.py); `-P prefork` selects it too.
+        worker_pool="worker.pool:TaskPool",
         # Soft limit first so the job can record a readable timeout; the hard limit
         # stays below the visibility timeout (checked in Settings).
         task_annotations={name: _time_limits(settings, queue) for name, queue in contract.TASK_QUEUES.items()},

@@ -8,6 +8,9 @@ if not status then return 'missing' end
 local interruptible = status == 'running' and redis.call('HGET', K.job, 'queue') == A.interruptible_queue
 if status ~= 'queued' and not interruptible then return status end
 redis.call('HSET', K.job, 'status', 'canceled', 'finished_at', A.finished_at)
+-- A job that holds a one-at-a-time mark (a model's training) releases it as it ends.
+local mark = redis.call('HGET', K.job, 'mark')
+if mark and redis.call('GET', mark) == A.job_id then redis.call('DEL', mark) end
 redis.call('ZREM', K.running, A.job_id)
 redis.call('ZREM', K.queued, A.job_id)
 local info = redis.call('HMGET', K.job, 'model', 'task')

@@ -12,6 +12,9 @@ local status = redis.call('HGET', K.job, 'status')
 if not status then return 'missing' end
 if status == 'succeeded' or status == 'failed' or status == 'canceled' then return status end
 redis.call('HSET', K.job, 'status', A.status, 'finished_at', A.finished_at, 'result', A.result, 'error', A.error)
+-- A job that holds a one-at-a-time mark (a model's training) releases it as it ends.
+local mark = redis.call('HGET', K.job, 'mark')
+if mark and redis.call('GET', mark) == A.job_id then redis.call('DEL', mark) end
 if A.status == 'succeeded' then
   redis.call('HSET', K.job, 'progress_done', redis.call('HGET', K.job, 'progress_total'))
 end

@@ -34,6 +34,7 @@ class CreditInput(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={
             "examples": [
                 {"customer_id": 100002},
@@ -75,7 +76,8 @@ class CreditInput(BaseModel):
 class PredictParams(BaseModel):
     """Parameters of credit/predict."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict, as the spec says: a JSON number (true is not 1.0, "0.5" is not 0.5).
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     threshold: float | None = Field(
         None,
@@ -89,7 +91,8 @@ class PredictParams(BaseModel):
 class ExplainParams(BaseModel):
     """Parameters of credit/explain: one applicant's reasons (local) or the model's drivers (global)."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict, as the spec says: integers are JSON integers ("10" and true are refused).
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     scope: Literal["local", "global"] = Field("local", description="local needs an input; global takes none.")
     top: int | None = Field(None, ge=1, le=50, description="local: how many top reasons (default 5).")

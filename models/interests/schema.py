@@ -31,7 +31,9 @@ class InterestsInput(BaseModel):
     """One new user: the interests they picked and the city they live in."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"example": {"interests": ["surfing", "python"], "city": "Lisbon"}}
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"example": {"interests": ["surfing", "python"], "city": "Lisbon"}},
     )
 
     interests: list[Interest] = Field(
@@ -43,7 +45,7 @@ class InterestsInput(BaseModel):
 class NoParams(BaseModel):
     """The interests model takes no parameters."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class InterestsTrainParams(TrainParams):

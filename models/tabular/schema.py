@@ -32,7 +32,7 @@ class TabularInput(BaseModel):
 class ClassifierParams(BaseModel):
     """A classifier's predict takes no parameters."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ClassifierResult(BaseModel):

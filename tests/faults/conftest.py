@@ -78,7 +78,12 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     started: list[WorkerProcess] = []
 
     def start(
-        settings: Settings, queues: str = "fast,heavy", concurrency: int = 1, wait: bool = True, prefetch: int = 1
+        settings: Settings,
+        queues: str = "fast,heavy",
+        concurrency: int = 1,
+        wait: bool = True,
+        prefetch: int = 1,
+        extra_args: tuple[str, ...] = (),
     ) -> WorkerProcess:
         worker = WorkerProcess(
             settings,
@@ -86,6 +91,7 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
             concurrency=concurrency,
             prefetch=prefetch,
             log_path=tmp_path / f"worker-{len(started)}.log",
+            extra_args=extra_args,
         )
         started.append(worker)
         return worker.wait_ready() if wait else worker

@@ -142,7 +142,8 @@ class WorkerProcess:
 class WebProcess:
     """A real gunicorn serving the app with several worker processes, as the Procfile runs it."""
 
-    def __init__(self, settings: Settings, log_path: Path, workers: int = 2) -> None:
+    def __init__(self, settings: Settings, log_path: Path, workers: int = 2, bind: bool = True) -> None:
+        """``bind=False`` leaves the address to the config (WEB_HOST), as the Procfile does."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -154,8 +155,7 @@ class WebProcess:
             "gunicorn",
             "--config",
             "python:web.gunicorn_conf",
-            "--bind",
-            f"127.0.0.1:{self.port}",
+            *(["--bind", f"127.0.0.1:{self.port}"] if bind else []),
             "web.wsgi:app",
         ]
         self._log = open(log_path, "ab")  # noqa: SIM115 - held open for the process's life; stop() closes it

@@ -1,4 +1,4 @@
-"""The page at / in headless Chromium, against gunicorn and a real worker: signup, scoring, explanations.
+"""The page at / and Swagger UI at /docs in headless Chromium, against gunicorn and a real worker.
 
 Chromium is Debian's package (`apt-get install chromium`), driven by
 Playwright through ``executable_path``: Playwright's own browser downloads are
@@ -7,14 +7,16 @@ not used. Screenshots go to ``artifacts/`` at the project root.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, Route, sync_playwright
 
 from jobqueue.settings import PROJECT_ROOT, Settings
 from models.credit import customers
@@ -34,6 +36,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+DESKTOP = {"width": 1280, "height": 1000}
+PHONE = {"width": 390, "height": 844}
 
 
 def chromium_path() -> str:
@@ -61,16 +65,31 @@ DESKTOP = {"width": 1280, "height": 900}
 
 
 @contextmanager
-def opened(browser: Browser, url: str, viewport: dict[str, int] = DESKTOP) -> Iterator[Page]:
-    """The page at ``url`` in a fresh context (its own storage); fails on any uncaught script error."""
+def opened(browser: Browser, url: str, path: str = "/", viewport: dict[str, int] = DESKTOP) -> Iterator[Page]:
+    """``url + path`` in a fresh context (its own storage); fails on any uncaught script error.
+
+    Every request must go to the service itself: one to anywhere else (a CDN) is
+    refused, and fails the test, as it would fail a user with no internet access.
+    """
     context = browser.new_context(viewport=viewport)
+    elsewhere: list[str] = []
+
+    def only_the_service(route: Route) -> None:
+        if route.request.url.startswith(url + "/"):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_the_service)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(url + "/")
+    page.goto(url + path)
     yield page
     context.close()
     assert errors == [], errors
+    assert elsewhere == [], elsewhere
 
 
 @pytest.fixture
@@ -80,10 +99,10 @@ def page(browser: Browser, web_server: WebProcess, worker_process: WorkerProcess
         yield page
 
 
-def shot(page: Page, name: str) -> Path:
-    """A full-page screenshot in artifacts/, listed at the end of the run."""
+def shot(page: Page, name: str, full_page: bool = True) -> Path:
+    """A screenshot (of the whole page, or of what the viewport shows) in artifacts/, listed at the end of the run."""
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     SCREENSHOTS.append(path)
     return path
 
@@ -211,7 +230,7 @@ def test_a_wrong_api_key_is_said_to_be_refused(
 def test_a_phone_never_scrolls_sideways(
     browser: Browser, web_server: WebProcess, worker_process: WorkerProcess, width: int, height: int
 ) -> None:
-    with opened(browser, web_server.url, {"width": width, "height": height}) as page:
+    with opened(browser, web_server.url, viewport={"width": width, "height": height}) as page:
         sign_up(page)
         page.wait_for_selector("#customer-ids option", state="attached")
         page.click("#score")
@@ -261,3 +280,31 @@ def test_any_customer_is_found_by_id_and_explained_in_words(page: Page, settings
     assert len(notes) == 12 and all(note.strip() for note in notes)
     assert not any(text.isupper() for text in labels)
     shot(page, "explained")
+
+
+@pytest.mark.parametrize(("viewport", "name"), [(DESKTOP, "docs-desktop"), (PHONE, "docs-phone")])
+def test_docs_show_every_operation_offline_and_the_job_example(
+    browser: Browser, web_server: WebProcess, viewport: dict[str, int], name: str
+) -> None:
+    with urllib.request.urlopen(web_server.url + "/openapi.json", timeout=10) as response:
+        spec = json.load(response)
+    operations = {(method.upper(), path) for path, item in spec["paths"].items() for method in item}
+    with opened(browser, web_server.url, "/docs", viewport) as page:
+        page.wait_for_selector(".opblock", timeout=15_000)
+        shot(page, f"{name}-operations", full_page=False)
+        shown = {
+            (
+                block.locator(".opblock-summary-method").inner_text(),
+                block.locator(".opblock-summary-path").get_attribute("data-path"),
+            )
+            for block in page.locator(".opblock").all()
+        }
+        assert shown == operations
+        submit = page.locator("#operations-default-submitJob")
+        submit.locator(".opblock-summary-control").click()
+        example = submit.locator(".opblock-section-request-body .body-param__example")
+        example.wait_for(timeout=10_000)
+        assert json.loads(example.inner_text()) == spec["components"]["schemas"]["JobRequest"]["examples"][0]
+        # Swagger UI is one long page: the list of operations, then POST /jobs open at its example.
+        example.scroll_into_view_if_needed()
+        shot(page, f"{name}-submit-job", full_page=False)

@@ -12,10 +12,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 
+from jobqueue.local_redis import redacted
 from jobqueue.settings import PROJECT_ROOT, Settings
 from tests.support.processes import eventually, settings_env, terminate
 from tools.redis_server import free_port
@@ -70,7 +72,8 @@ def test_the_readme_scale_command_reports_the_service_make_run_serves(
     record = tmp_path / "var" / "run" / "redis.json"
     eventually(record.exists, timeout_s=60, message="run_local's record of its Redis")
     url = json.loads(record.read_text())["url"]
-    assert stat.S_IMODE(record.stat().st_mode) == 0o600 and url.startswith("redis://127.0.0.1:")
+    assert stat.S_IMODE(record.stat().st_mode) == 0o600
+    assert urlsplit(url).hostname == "127.0.0.1" and urlsplit(url).password, "a loopback Redis with a password"
     command = readme_scale_command().replace(".venv/bin/python", sys.executable)
 
     def scale() -> subprocess.CompletedProcess[str]:
@@ -86,7 +89,8 @@ def test_the_readme_scale_command_reports_the_service_make_run_serves(
     # The worker make run started is the one the command counts: that service's Redis, not another.
     ran = eventually(fast_worker_seen, timeout_s=90, interval_s=1, message="scale seeing make run's worker")
     assert isinstance(ran, subprocess.CompletedProcess)
-    assert ran.stderr == f"scale: Redis {url} (make run's, from {record})\n"
+    # The password stays out of the output.
+    assert ran.stderr == f"scale: Redis {redacted(url)} (make run's, from {record})\n" and "***" in ran.stderr
     assert ran.stdout.startswith("queue  depth")
 
     # Ctrl-C stops make run, and the record goes with it: the command says it falls back.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import socket
 import threading
@@ -48,7 +49,79 @@ def test_delivery_checks_the_address_again(idle_client: FlaskClient, idle_settin
         retry_in = strict.deliver(job["id"], attempt=1)
     assert retry_in is not None and receiver.deliveries == []
     state = idle_client.get(f"/jobs/{job['id']}").json["callback"]
-    assert state["attempts"] == 1 and state["last_status"] is None and "may not reach" in state["last_error"]
+    assert state["attempts"] == 1 and state["last_status"] is None
+    assert state["last_error"].startswith("refused on connecting") and "loopback" in state["last_error"]
+
+
+class FakeDns:
+    """Answers for names under ``.example`` from a script, one answer per lookup; other names resolve as usual.
+
+    The only stand-in in these tests: a name whose answer changes between two
+    lookups (DNS rebinding) needs a resolver the test controls.
+    """
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, answers: list[str]) -> None:
+        self.answers = answers
+        self.lookups: list[str] = []
+        real = socket.getaddrinfo
+
+        def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+            if isinstance(host, str) and host.endswith(".example"):
+                self.lookups.append(host)
+                return real(self.answers.pop(0), port, *args, **kwargs)
+            return real(host, port, *args, **kwargs)
+
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+def test_a_host_rebound_to_a_private_address_after_submit_is_refused_on_connecting(
+    idle_settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    strict = idle_settings.replace(callback_allow_loopback=False)
+    client = create_app(strict).test_client()
+    with Receiver() as receiver:
+        port = receiver.url.rsplit(":", 1)[1].split("/")[0]
+        # Public when the job is submitted; the receiver's loopback address when the callback is due.
+        dns = FakeDns(monkeypatch, ["8.8.8.8", "127.0.0.1"])
+        job = _submit(client, f"http://hooks.rebinding.example:{port}/hook")
+        client.delete(f"/jobs/{job['id']}")
+        with caplog.at_level(logging.DEBUG):
+            retry_in = Runtime.create(strict).callbacks.deliver(job["id"], attempt=1)
+    assert retry_in is not None and receiver.deliveries == [] and dns.answers == []
+    state = client.get(f"/jobs/{job['id']}").json["callback"]
+    assert "hooks.rebinding.example resolves to 127.0.0.1, which is loopback" in state["last_error"]
+    # The job's owner is told; the logs never name the host or the address.
+    assert "rebinding" not in caplog.text and "127.0.0.1" not in caplog.text
+
+
+def test_delivery_connects_to_the_address_it_checked(
+    idle_client: FlaskClient, idle_settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with Receiver() as receiver:
+        port = receiver.url.rsplit(":", 1)[1].split("/")[0]
+        # Submit and delivery each look the name up once; a second lookup at delivery would get 10.0.0.1.
+        dns = FakeDns(monkeypatch, ["127.0.0.1", "127.0.0.1", "10.0.0.1"])
+        job = _submit(idle_client, f"http://hooks.pinned.example:{port}/hook?token=s3cret")
+        idle_client.delete(f"/jobs/{job['id']}")
+        with caplog.at_level(logging.DEBUG):
+            assert Runtime.create(idle_settings).callbacks.deliver(job["id"], attempt=1) is None
+    [delivery] = receiver.deliveries
+    assert delivery.path == "/hook?token=s3cret" and delivery.headers["Host"] == f"hooks.pinned.example:{port}"
+    assert dns.lookups == ["hooks.pinned.example"] * 2 and dns.answers == ["10.0.0.1"]
+    # Even at DEBUG, the HTTP library does not log where the callback went.
+    assert "s3cret" not in caplog.text and "127.0.0.1" not in caplog.text
+
+
+@pytest.mark.parametrize("host", ["[::7f00:1]", "[::ffff:169.254.169.254]", "169.254.169.254", "localhost"])
+def test_a_refused_callback_host_never_reaches_the_logs(
+    idle_settings: Settings, caplog: pytest.LogCaptureFixture, host: str
+) -> None:
+    client = create_app(idle_settings.replace(callback_allow_loopback=False)).test_client()
+    with caplog.at_level(logging.DEBUG):
+        response = client.post("/jobs", json={**SIGNUP, "callback_url": f"http://{host}/secret-token"})
+    assert response.status_code == 422
+    assert host.strip("[]") in response.json["error"]["details"][0]["message"]
+    assert host.strip("[]") not in caplog.text and "secret-token" not in caplog.text
 
 
 @pytest.mark.parametrize(
