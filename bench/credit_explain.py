@@ -47,12 +47,13 @@ def explanation(sample_size: int, seed: int) -> dict[str, Any]:
 
 
 class TreeMemory(threading.Thread):
-    """Samples a process tree's summed RSS (every 0.1 s) and PSS (every 0.5 s); keeps the peaks."""
+    """Samples a process tree's summed RSS (every 0.1 s) and PSS (every 0.5 s); keeps the peaks, and each process's."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
         self.root = psutil.Process(pid)
         self.peak_rss = self.peak_pss = 0
+        self.peak_rss_by_pid: dict[int, int] = {}
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -60,7 +61,10 @@ class TreeMemory(threading.Thread):
         while not self.stop.wait(0.1):
             try:
                 procs = [self.root, *self.root.children(recursive=True)]
-                self.peak_rss = max(self.peak_rss, sum(p.memory_info().rss for p in procs))
+                sizes = {p.pid: p.memory_info().rss for p in procs}
+                self.peak_rss = max(self.peak_rss, sum(sizes.values()))
+                for pid, rss in sizes.items():
+                    self.peak_rss_by_pid[pid] = max(self.peak_rss_by_pid.get(pid, 0), rss)
                 if tick % 5 == 0:  # PSS splits shared pages fairly, but reading it costs more
                     self.peak_pss = max(self.peak_pss, sum(p.memory_full_info().pss for p in procs))
             except psutil.Error:
@@ -71,7 +75,7 @@ class TreeMemory(threading.Thread):
 class Service:
     """Redis, web and the three workers as subprocesses; stopped in reverse order."""
 
-    def __init__(self, registry: Path, logs: Path) -> None:
+    def __init__(self, registry: Path, logs: Path, **settings: str) -> None:
         self.redis = RedisServer()
         self.redis.start()
         self.port = free_port()
@@ -83,6 +87,7 @@ class Service:
             LOG_LEVEL="WARNING",
             PYTHONUNBUFFERED="1",
             WEB_CONCURRENCY="2",
+            **settings,
         )
         worker = [sys.executable, "-m", "worker"]
         commands = {
@@ -97,7 +102,7 @@ class Service:
                 "web.wsgi:app",
             ],
             # As the Procfile runs them; /ready wants a consumer on every queue.
-            "fast": [*worker, "fast", "-n", "bench-fast@%h", "--prefetch-multiplier", "1"],
+            "fast": [*worker, "fast", "-n", "bench-fast@%h"],
             "heavy": [*worker, "heavy", "-n", "bench-heavy@%h"],
             "callbacks": [*worker, "callbacks", "-n", "bench-callbacks@%h", "-c", "1"],
         }

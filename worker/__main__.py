@@ -28,6 +28,7 @@ class Role:
     queue: str
     options: Callable[[Settings], list[str]]
     loads_models: bool = True
+    niceness: Callable[[Settings], int] = lambda _: 0
 
 
 ROLES = {
@@ -46,6 +47,7 @@ ROLES = {
             "--max-tasks-per-child",
             str(s.heavy_max_tasks_per_child),
         ],
+        niceness=lambda s: s.heavy_nice,
     ),
     "callbacks": Role(
         contract.Q_CALLBACKS,
@@ -97,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         # Settings.as_env() hands every child for a login nobody has: its argv already says everything.
         for name in [name for name in os.environ if name.startswith("FLOWER_")]:
             del os.environ[name]
+    if role != "flower" and ROLES[role].niceness(settings):
+        # Before Celery starts: the pool processes it forks inherit the niceness.
+        os.nice(ROLES[role].niceness(settings))
     argv_of_role = flower_argv(settings) if role == "flower" else worker_argv(settings, role)
     # celery-types calls start() NoReturn; it returns the command's exit code (or None) once it ends.
     start: Callable[[list[str]], int | None] = create_celery(settings).start

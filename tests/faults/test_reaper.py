@@ -24,7 +24,7 @@ pytestmark = pytest.mark.faults
 
 SAMPLE = 1000
 # The reaper waits out the heavy time limit: short, yet roomy for the chunks on a busy machine.
-TIMINGS = {"heavy_time_limit_s": 20, "visibility_timeout_s": 300, "reaper_interval_s": 1, "reaper_grace_s": 2}
+TIMINGS = {"heavy_time_limit_s": 12, "visibility_timeout_s": 300, "reaper_interval_s": 1, "reaper_grace_s": 2}
 
 
 def test_the_reaper_resumes_jobs_whose_chunks_a_vanished_worker_held(fault_settings, web, ledger, start_worker) -> None:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 import redis as redis_lib
 from flask.testing import FlaskClient
@@ -88,31 +89,43 @@ def test_identical_global_explanation_reuses_the_cached_result(live_client: Flas
 
 
 @pytest.fixture
-def split_workers(settings: Settings, tmp_path: Path) -> Iterator[Settings]:
+def split_workers(settings: Settings, tmp_path: Path) -> Iterator[tuple[Settings, dict[str, WorkerProcess]]]:
     """A fast-only and a heavy-only worker on a Redis database of their own, as the Procfile runs them."""
     # One customer per chunk stretches a global explanation of the small test
     # model over seconds, so other jobs demonstrably run while it does.
     own = settings.replace(redis_url=settings.redis_url.rsplit("/", 1)[0] + "/3", explain_chunk_rows=1)
     broker = redis_lib.Redis.from_url(own.redis_url)
     broker.flushdb()
-    workers = [
-        WorkerProcess(own, role=queue, concurrency=1, log_path=tmp_path / f"{queue}.log")
+    workers = {
+        queue: WorkerProcess(own, role=queue, concurrency=1, log_path=tmp_path / f"{queue}.log")
         for queue in (contract.Q_FAST, contract.Q_HEAVY)
-    ]
+    }
     try:
-        for worker in workers:
+        for worker in workers.values():
             worker.wait_ready()
-        yield own
+        yield own, workers
     finally:
-        for worker in workers:
+        for worker in workers.values():
             worker.proc.terminate()  # both warm shutdowns at once
-        for worker in workers:
+        for worker in workers.values():
             worker.stop()
         broker.flushdb()
 
 
-def test_fast_jobs_keep_flowing_while_a_global_explanation_runs(split_workers: Settings) -> None:
-    client = create_app(split_workers).test_client()
+def _niceness(worker: WorkerProcess) -> set[int]:
+    """The niceness of a worker's main process and of each of its pool processes."""
+    main = psutil.Process(worker.proc.pid)
+    return {process.nice() for process in [main, *main.children(recursive=True)]}
+
+
+def test_fast_jobs_keep_flowing_while_a_global_explanation_runs(
+    split_workers: tuple[Settings, dict[str, WorkerProcess]],
+) -> None:
+    own, workers = split_workers
+    # On a shared host the heavy processes yield the CPU to the signup path; the fast ones do not.
+    assert _niceness(workers[contract.Q_HEAVY]) == {own.heavy_nice} and own.heavy_nice > 0
+    assert _niceness(workers[contract.Q_FAST]) == {0}
+    client = create_app(own).test_client()
     heavy = client.post("/jobs", json=explain_global(sample_size=3000)).json
     eventually(
         lambda: client.get(f"/jobs/{heavy['id']}").json["progress"]["done"] > 0,
@@ -129,7 +142,7 @@ def test_fast_jobs_keep_flowing_while_a_global_explanation_runs(split_workers: S
     # nothing more is recorded, not even the chunk running at the time.
     canceled = client.delete(f"/jobs/{heavy['id']}")
     assert canceled.status_code == 200 and canceled.json["status"] == "canceled"
-    broker = redis_lib.Redis.from_url(split_workers.redis_url)
+    broker = redis_lib.Redis.from_url(own.redis_url)
     eventually(lambda: broker.llen(contract.Q_HEAVY) == 0, 5, message="the queued chunks started and stopped")
     time.sleep(1)
     assert not list(broker.scan_iter(contract.cache_key("explain-global", "*")))

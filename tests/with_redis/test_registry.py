@@ -81,6 +81,7 @@ def test_history_keeps_the_newest_versions_the_active_one_and_what_jobs_pin(
 ) -> None:
     settings = registry_settings(idle_settings, model_copy).replace(model_versions_kept=3)
     store, web = ModelStore.for_settings(settings), create_app(settings).test_client()
+    store.prune(keep=0, pinned={})  # earlier tests may have trained iris into the registry this copies
     [original] = store.versions("iris")  # active, and the oldest
     pinned = train_iris(store, estimator="logreg", seed=9, activate=False).version
     queued = web.post("/jobs", json={"model": "iris", "model_version": pinned, "input": FLOWER}).json

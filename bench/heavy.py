@@ -1,0 +1,153 @@
+"""Heavy work measured: a global explanation fanned out over 1 and 2 heavy processes, and signups beside them.
+
+    python -m bench.heavy [--registry DIR] [--signups 1000]
+
+Fan-out: the service runs with HEAVY_CONCURRENCY=1, then 2; each time a
+10,000-customer global explanation (a fresh seed, so nothing is cached) is
+timed from submission to result, and with 2 processes the whole 30,000-customer
+table too. Each heavy process's peak RSS is sampled every 0.1 s.
+
+Isolation: with the default settings (one heavy process, HEAVY_NICE), signup
+p50/p99 at concurrency 8 with nothing else running, then while 10,000-customer
+explanations run back to back; then the same with HEAVY_NICE=0, to show what
+the lever is worth. Idle and busy rounds alternate, twice, so drift on shared
+cores lands on both.
+
+``bench.run`` calls ``measure_heavy`` so these figures go in its results file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bench.credit_explain import Service, TreeMemory, explanation, run_job, signup_latencies
+from bench.registry import fresh_registry
+from models.build import build_missing
+
+WARM_LOCAL = {"model": "credit", "task": "explain", "input": {"customer_id": 100002}}
+
+
+@contextmanager
+def running(registry: Path, logs: Path, deadline: float, **settings: str) -> Iterator[Service]:
+    """The service with ``settings``, ready, its heavy processes warm (shap imported, the model loaded)."""
+    service = Service(registry, logs, **settings)
+    try:
+        service.wait_ready(min(deadline, time.monotonic() + 120))
+        session = requests.Session()
+        run_job(session, service.url, WARM_LOCAL, deadline)
+        # Two chunks, so with two processes both are likely to have run one.
+        run_job(session, service.url, explanation(1000, 9_999), deadline)
+        yield service
+    finally:
+        service.stop()
+
+
+def _timed_explanation(service: Service, sample_size: int, seed: int, deadline: float) -> dict[str, Any]:
+    job = run_job(requests.Session(), service.url, explanation(sample_size, seed), deadline)
+    return {"sample_size": job["result"]["sample_size"], "wall_s": round(job["wall_s"], 2)}
+
+
+def fanout(registry: Path, logs: Path, deadline: float) -> dict[str, Any]:
+    """10,000 customers on 1 and 2 heavy processes (and 30,000 on 2), with each process's peak RSS."""
+    figures: dict[str, Any] = {}
+    for processes in (1, 2):
+        with running(registry, logs, deadline, HEAVY_CONCURRENCY=str(processes)) as service:
+            memory = TreeMemory(service.procs["heavy"].pid)
+            memory.start()
+            runs = {"explain_10000": _timed_explanation(service, 10_000, 100 + processes, deadline)}
+            if processes == 2:
+                runs["explain_30000"] = _timed_explanation(service, 30_000, 200, deadline)
+            memory.stop.set()
+            memory.join()
+            runs["peak_rss_mib_per_process"] = sorted(
+                (round(rss / 2**20, 1) for rss in memory.peak_rss_by_pid.values()), reverse=True
+            )
+            figures[f"heavy_processes_{processes}"] = runs
+            print(json.dumps({f"fanout_heavy_{processes}": runs}), flush=True)
+    one, two = (figures[f"heavy_processes_{n}"]["explain_10000"]["wall_s"] for n in (1, 2))
+    figures["speedup_10000_two_over_one"] = round(one / two, 2)
+    return figures
+
+
+def _signups_beside_explanations(service: Service, signups: int, concurrency: int, deadline: float) -> dict[str, Any]:
+    """Signup latencies while 10,000-customer explanations run back to back, each on a new seed."""
+    stop, started = threading.Event(), threading.Event()
+    finished: list[float] = []
+
+    def explain_loop() -> None:
+        session, seed = requests.Session(), 1_000
+        while not stop.is_set():
+            started.set()
+            finished.append(run_job(session, service.url, explanation(10_000, seed), deadline)["wall_s"])
+            seed += 1
+
+    looping = threading.Thread(target=explain_loop, daemon=True)
+    looping.start()
+    started.wait(10)
+    time.sleep(1.0)  # the first chunks are running
+    figures = signup_latencies(service.url, signups, concurrency, deadline)
+    running_now = requests.get(f"{service.url}/jobs?model=credit&status=running&limit=1", timeout=5).json()["jobs"]
+    figures["explanation_running_at_end"] = bool(running_now)
+    stop.set()
+    looping.join(max(1.0, deadline - time.monotonic()))
+    figures["explanations_finished"] = len(finished)
+    return figures
+
+
+def isolation(registry: Path, logs: Path, signups: int, deadline: float, **settings: str) -> dict[str, Any]:
+    """Signup p50/p99 at concurrency 8, idle and beside back-to-back explanations, alternating twice."""
+    concurrency = 8
+    rounds: dict[str, list[dict[str, Any]]] = {"idle": [], "busy": []}
+    with running(registry, logs, deadline, **settings) as service:
+        signup_latencies(service.url, 100, concurrency, deadline)  # warm the web and fast processes
+        for _ in range(2):
+            rounds["idle"].append(signup_latencies(service.url, signups, concurrency, deadline))
+            rounds["busy"].append(_signups_beside_explanations(service, signups, concurrency, deadline))
+    worst = {name: max(r["p99_ms"] for r in runs) for name, runs in rounds.items()}
+    figures = {
+        "settings": settings,
+        "concurrency": concurrency,
+        **rounds,
+        "p99_idle_ms": worst["idle"],
+        "p99_busy_ms": worst["busy"],
+        "p99_ratio": round(worst["busy"] / worst["idle"], 2),
+    }
+    print(json.dumps({"isolation": figures}), flush=True)
+    return figures
+
+
+def measure_heavy(registry: Path, logs: Path, signups: int, timeout_s: float) -> dict[str, Any]:
+    """Every heavy scenario on the registry under ``registry`` (its credit model trained if absent)."""
+    deadline = time.monotonic() + timeout_s
+    build_missing(fresh_registry(registry))
+    return {
+        "fanout": fanout(registry, logs, deadline),
+        "isolation": isolation(registry, logs, signups, deadline),
+        "isolation_without_nice": isolation(registry, logs, signups, deadline, HEAVY_NICE="0"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--registry", type=Path, default=None, help="a registry from an earlier run")
+    parser.add_argument("--signups", type=int, default=1000, help="signups per isolation round")
+    parser.add_argument("--timeout", type=float, default=1200.0, help="give up after this many seconds")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-heavy-") as tmp:
+        registry = args.registry or Path(tmp) / "models"
+        figures = measure_heavy(registry, Path(tmp), args.signups, args.timeout)
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
