@@ -166,7 +166,7 @@ def test_erasing_a_customer_keeps_the_decisions_and_nothing_that_names_them(hist
     settings = history_settings.replace(api_keys=API_KEYS)
     web = create_app(settings).test_client()
     ops, acme = bearer(OPS), bearer(ACME)
-    other = [c for c in _customers(web, 2, acme) if c != CUSTOMER][0]
+    other = next(c for c in _customers(web, 2, acme) if c != CUSTOMER)
     archived = [_run(web, body, acme) for body in (PREDICT, LOCAL)]
     kept = _run(web, {"model": "credit", "input": {"customer_id": other}}, acme)
     drain(settings)
