@@ -97,6 +97,15 @@ class Archive:
         with self.engine.begin() as db:
             self._lock(db)
             db.execute(self._upsert, rows)
+            # A job erased earlier and archived again (a late entry) gets no customer link back.
+            already = set(
+                db.execute(
+                    sa.select(archived_jobs.c.id).where(
+                        archived_jobs.c.id.in_([row["id"] for row in rows]), archived_jobs.c.erased_at.is_not(None)
+                    )
+                ).scalars()
+            )
+            links = [link for link in links if link["job_id"] not in already]
             if links:
                 db.execute(self._link, links)
             erased = self._apply_erasures(db, {row["id"]: row["created_us"] for row in rows}, links)
@@ -115,22 +124,28 @@ class Archive:
                 condition
             )
         ).all()
-        caught = {job_id for job_id, _, _ in requests if job_id}
-        for _, customer, requested_us in requests:
-            if customer is not None:
-                caught |= {
-                    link["job_id"]
-                    for link in links
-                    if link["customer_id"] == customer and created[link["job_id"]] <= requested_us
-                }
-        # Jobs erased earlier and archived again keep no customer link either.
-        already = db.execute(
-            sa.select(archived_jobs.c.id).where(archived_jobs.c.id.in_(created), archived_jobs.c.erased_at.is_not(None))
-        ).scalars()
-        return self._erase(db, caught, unlink=caught | set(already))
+        whole = {job_id for job_id, _, _ in requests if job_id}
+        # A customer's request covers that customer's jobs created before it, and only their link to that customer.
+        pairs = {
+            (link["job_id"], customer)
+            for _, customer, requested_us in requests
+            if customer is not None
+            for link in links
+            if link["customer_id"] == customer and created[link["job_id"]] <= requested_us
+        }
+        erased = self._erase(db, whole | {job_id for job_id, _ in pairs})
+        if whole:
+            db.execute(sa.delete(archived_job_customers).where(archived_job_customers.c.job_id.in_(whole)))
+        for job_id, customer in sorted(pairs):
+            db.execute(
+                sa.delete(archived_job_customers).where(
+                    archived_job_customers.c.job_id == job_id, archived_job_customers.c.customer_id == customer
+                )
+            )
+        return erased
 
-    def _erase(self, db: Connection, job_ids: Iterable[str], unlink: Iterable[str] = ()) -> dict[str, tuple[str, str]]:
-        """Null the inputs of these jobs (not erased yet) and drop their customer links, in ``db``'s transaction."""
+    def _erase(self, db: Connection, job_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """Null the inputs of these jobs (those not erased yet), in ``db``'s transaction; links are the caller's."""
         wanted = sorted(set(job_ids))
         erased: dict[str, tuple[str, str]] = {}
         now = isoformat(utcnow())
@@ -150,13 +165,6 @@ class Archive:
                     .values(request=None, result=result_json, error=error_json, erased_at=now)
                 )
                 erased[job_id] = (result_json, error_json)
-        dropped = sorted(set(unlink) | set(erased))
-        for start in range(0, len(dropped), PRUNE_CHUNK):
-            db.execute(
-                sa.delete(archived_job_customers).where(
-                    archived_job_customers.c.job_id.in_(dropped[start : start + PRUNE_CHUNK])
-                )
-            )
         return erased
 
     # -- erasure ------------------------------------------------------------
@@ -177,10 +185,10 @@ class Archive:
             db.execute(
                 sa.update(archive_state).where(archive_state.c.id == 1).values(erasures=archive_state.c.erasures + 1)
             )
-            archived = db.execute(
-                sa.select(archived_job_customers.c.job_id).where(archived_job_customers.c.customer_id == customer_id)
-            ).scalars()
-            return self._erase(db, list(archived))
+            mine = archived_job_customers.c.customer_id == customer_id
+            archived = list(db.execute(sa.select(archived_job_customers.c.job_id).where(mine)).scalars())
+            db.execute(sa.delete(archived_job_customers).where(mine))
+            return self._erase(db, archived)
 
     def erase_job(self, job_id: str, requested_us: int) -> dict[str, tuple[str, str]]:
         """Erase one job's inputs, now if it is archived, else when it arrives."""
@@ -190,6 +198,7 @@ class Archive:
             db.execute(
                 sa.update(archive_state).where(archive_state.c.id == 1).values(erasures=archive_state.c.erasures + 1)
             )
+            db.execute(sa.delete(archived_job_customers).where(archived_job_customers.c.job_id == job_id))
             return self._erase(db, [job_id])
 
     # -- reading ------------------------------------------------------------
