@@ -42,6 +42,12 @@ CURSOR_RE = re.compile(r"^[0-9]{17}:[0-9a-f]{32}$")
 CUSTOMER_ID_RE = re.compile(r"^[1-9][0-9]{0,18}$")
 MAX_CUSTOMER_ID = 2**63 - 1
 Read = TypeVar("Read")
+# RFC 3339's date-time, as the spec says (fromisoformat alone also takes dates and compact forms).
+RFC3339_RE = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
+# Index members (and cursors) carry the creation time as 17 digits of microseconds.
+MAX_MICROS = 10**17 - 1
 
 
 def _ext(name: str) -> Any:
@@ -188,18 +194,25 @@ def cancel_job(job_id: str) -> Response:
 
 
 def _moment(name: str, details: list[dict[str, str]]) -> int | None:
-    """Query parameter ``name`` as an ISO 8601 time (UTC unless it says otherwise), in microseconds."""
-    raw = request.args.get(name) or None
+    """Query parameter ``name`` as an RFC 3339 time, in microseconds since the epoch, clamped to the span
+    job ids can carry."""
+    raw = request.args.get(name)
     if raw is None:
         return None
     try:
-        moment = dt.datetime.fromisoformat(raw)
+        if not RFC3339_RE.fullmatch(raw):
+            raise ValueError(raw)
+        moment = dt.datetime.fromisoformat(raw.upper())
     except ValueError:
-        details.append({"field": name, "type": "invalid", "message": "an ISO 8601 time, e.g. 2026-01-31T12:00:00Z"})
+        details.append(
+            {"field": name, "type": "invalid", "message": "an RFC 3339 date-time, e.g. 2026-01-31T12:00:00Z"}
+        )
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return int(moment.timestamp() * 1_000_000)
+    try:
+        micros = int(moment.timestamp() * 1_000_000)
+    except (OverflowError, ValueError):  # year 1 with a positive offset: before the epoch anyway
+        micros = 0
+    return min(max(micros, 0), MAX_MICROS)
 
 
 @bp.get("/jobs")
@@ -211,7 +224,7 @@ def list_jobs() -> Response:
     if status is not None and status not in contract.STATUSES:
         details.insert(0, {"field": "status", "type": "enum", "message": "one of " + ", ".join(contract.STATUSES)})
     since_us, until_us = _moment("since", details), _moment("until", details)
-    customer = args.get("customer_id") or None
+    customer = args.get("customer_id")
     if customer is not None and not (CUSTOMER_ID_RE.fullmatch(customer) and int(customer) <= MAX_CUSTOMER_ID):
         details.append({"field": "customer_id", "type": "invalid", "message": "a credit customer's id"})
     if details:
