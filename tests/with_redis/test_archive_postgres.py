@@ -15,7 +15,7 @@ import pytest
 import redis as redis_lib
 import sqlalchemy as sa
 
-from jobqueue import contract
+from jobqueue import contract, metrics
 from jobqueue.archive import Archive, HistoryQuery
 from jobqueue.archive_tables import archived_job_customers, archived_jobs
 from jobqueue.connections import create_redis
@@ -36,6 +36,7 @@ def postgres() -> Iterator[PostgresServer]:
 
 
 def _job(store: JobStore, model: str, records: list[dict], status: str, result: object, tenant: str = "") -> str:
+    """A job moved to ``status`` by the store's scripts; its id."""
     job = NewJob(
         id=uuid.uuid4().hex,
         model=model,
@@ -94,3 +95,20 @@ def test_postgresql_serves_as_the_archive(postgres: PostgresServer, idle_setting
     assert rows[ids[1]].request is not None and links == [100003, 100003]
     assert archive.prune(created_before_us=2**62, erasures_before_us=2**62) == len(ids)
     assert archive.get(ids[1]) is None
+
+
+def test_a_record_the_database_refuses_is_set_aside_and_its_batch_archived(
+    postgres: PostgresServer, idle_settings: Settings
+) -> None:
+    settings = idle_settings.replace(database_url=postgres.url)
+    migrate(settings)
+    store = JobStore.for_settings(create_redis(settings), settings)
+    good = _job(store, "interests", [{"interests": ["jazz"], "city": "Porto"}], contract.SUCCEEDED, {"cluster": 1})
+    # PostgreSQL refuses a model name longer than its column (SQLite would not): data, not an outage.
+    bad = _job(store, "m" * 100, [{}], contract.SUCCEEDED, None)
+    client = redis_lib.Redis.from_url(settings.redis_url)
+    assert drain(settings) == 2
+    archive = Archive.for_settings(settings)
+    assert archive.get(good) is not None and archive.get(bad) is None
+    assert client.hget(metrics.ARCHIVE_COUNTS, "refused") == b"1"
+    assert client.xlen(contract.ARCHIVE_STREAM) == 0  # set aside, not retried for ever
