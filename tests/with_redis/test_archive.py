@@ -219,3 +219,19 @@ def test_jobs_past_the_retention_leave_the_archive(history_settings: Settings) -
     archiver.housekeeping(now=time.time() + 31 * 86400 + 3600)  # the next hourly prune, a month on
     assert web.get(f"/jobs/{job['id']}").status_code == 404
     assert _rows(history_settings) == []
+
+
+def test_a_job_erased_before_it_ends_keeps_its_input_to_run_and_is_erased_when_archived(
+    idle_settings: Settings, model_copy: Path
+) -> None:
+    idle_settings = registry_settings(idle_settings, model_copy)  # no worker: the job stays queued
+    web = create_app(idle_settings).test_client()
+    job = web.post("/jobs", json=SIGNUP).json
+    answer = web.delete(f"/jobs/{job['id']}/inputs").json
+    assert (answer["archive_rows"], answer["redis_records"], answer["pending"]) == (0, 0, 1)
+    assert b"request" in _redis(idle_settings).hgetall(contract.job_key(job["id"]))  # a worker still needs it
+    assert web.delete(f"/jobs/{job['id']}").status_code == 200  # it ends (canceled), then is archived
+    drain(idle_settings)
+    [row] = _rows(idle_settings)
+    assert row["request"] is None and row["erased_at"] is not None and row["status"] == "canceled"
+    assert b"request" not in _redis(idle_settings).hgetall(contract.job_key(job["id"]))  # and in Redis
