@@ -288,7 +288,11 @@ def test_drift_shows_the_drifting_feature_in_red_on_a_desktop_and_a_phone(
         shot(page, "drift")
         page.set_viewport_size({"width": 390, "height": 844})
         page.click("#drift-compare")  # drawn again at the phone's width
-        page.wait_for_selector("#drift-chart[data-status='succeeded'] svg", timeout=30_000)
+        page.wait_for_function(
+            "() => { const svg = document.querySelector('#drift-chart svg');"
+            " return svg && svg.viewBox.baseVal.width < 390; }",
+            timeout=30_000,
+        )
         scroll, width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
         assert scroll <= width == 390
         drawn, shown = page.eval_on_selector(

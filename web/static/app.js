@@ -300,6 +300,7 @@ async function showDrift() {
   const summary = $("#drift-summary");
   const chart = $("#drift-chart");
   show(summary, "queued", element("span", "Comparing…", "muted"));
+  chart.dataset.status = "queued"; // the chart shown is the last window's until this one is drawn
   const path = `/models/${encodeURIComponent(name)}`;
   const days = encodeURIComponent($("#drift-days").value);
   const [report, model] = await Promise.all([api("GET", `${path}/drift?days=${days}`), api("GET", path)]);
