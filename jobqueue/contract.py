@@ -42,6 +42,11 @@ RUNNING_INDEX = PREFIX + "running"
 # Ids of queued jobs scored by when they were queued: the reaper finds there a job whose message
 # vanished on its way to a worker (popped from the list, never recorded as delivered).
 QUEUED_INDEX = PREFIX + "queued"
+# Jobs that ended (or changed after they ended), waiting for the archiver: a stream it reads as a group.
+ARCHIVE_STREAM = PREFIX + "archive"
+ARCHIVE_GROUP = "archivers"
+# Model name -> its active version's drift figures (JSON), as the archiver last computed them for /metrics.
+DRIFT_FIGURES = PREFIX + "drift"
 # Held by the one worker sweeping for lost jobs.
 REAPER_LOCK = PREFIX + "reaper"
 # Queued jobs a sweep found with no message anywhere, and when it first did.

@@ -22,6 +22,8 @@ SUBMITTED = contract.PREFIX + "metrics:submitted"  # model|task -> jobs accepted
 DURATION = contract.PREFIX + "metrics:duration"  # queue|model|task|<bucket> and |sum, seconds running
 QUEUE_WAIT = contract.PREFIX + "metrics:wait"  # queue|<bucket> and |sum, seconds from created to started
 RATE_TTL_S = 2 * 3600  # per-minute rate hashes outlive any scaling window
+# Jobs the archiver could not archive: "expired" (gone from Redis first), "refused" (by the database).
+ARCHIVE_COUNTS = contract.PREFIX + "metrics:archive"
 
 DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
 WAIT_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)

@@ -49,6 +49,19 @@ class Settings(BaseModel):
     registry_poll_s: float = 1.0
     # Job records (and idempotency keys) live this long after creation.
     job_ttl_s: int = 24 * 3600
+    # The archive, a table of the same database: the archiver process copies every job that ends there,
+    # up to ARCHIVE_BATCH_SIZE per transaction, and keeps it ARCHIVE_RETENTION_DAYS after its creation
+    # (0: for ever). Until it is committed there, a finished job stays in Redis at least ARCHIVE_HOLD_S
+    # after it ended, however short JOB_TTL_S: an archiver down for less than that loses nothing.
+    archive_retention_days: int = 400
+    archive_batch_size: int = 500
+    archive_hold_s: int = 7 * 24 * 3600
+    # Drift: GET /models/<name>/drift compares the jobs of the last DRIFT_WINDOW_DAYS (the newest
+    # DRIFT_MAX_JOBS at most) with the training data; the archiver refreshes the figures /metrics
+    # exports every DRIFT_REFRESH_S (0: never).
+    drift_window_days: float = 7.0
+    drift_max_jobs: int = 10_000
+    drift_refresh_s: int = 300
     max_request_bytes: int = 2 * 1024 * 1024
     max_batch_size: int = 10_000
     max_wait_s: float = 30.0
@@ -213,6 +226,10 @@ class Settings(BaseModel):
             raise ValueError("need 0 <= SCALE_MIN_WORKERS <= SCALE_MAX_WORKERS")
         if self.model_versions_kept < 1 or self.registry_poll_s <= 0:
             raise ValueError("MODEL_VERSIONS_KEPT must be at least 1 and REGISTRY_POLL_S positive")
+        if self.archive_retention_days < 0 or self.archive_batch_size < 1 or self.archive_hold_s < 0:
+            raise ValueError("need ARCHIVE_RETENTION_DAYS >= 0, ARCHIVE_BATCH_SIZE >= 1 and ARCHIVE_HOLD_S >= 0")
+        if self.drift_window_days <= 0 or self.drift_max_jobs < 1 or self.drift_refresh_s < 0:
+            raise ValueError("need DRIFT_WINDOW_DAYS > 0, DRIFT_MAX_JOBS >= 1 and DRIFT_REFRESH_S >= 0")
         if self.unacked_restore_interval_s < 1 or self.reaper_grace_s < 1:
             raise ValueError("UNACKED_RESTORE_INTERVAL_S and REAPER_GRACE_S must be at least 1")
         return self

@@ -7,7 +7,9 @@ both win: the first terminal state written is the only one. Besides the job
 hash, the running index (job id scored by when it started) lists the jobs a
 worker is running: the reaper reads it to find those whose message was lost.
 Transitions also count jobs, waits and durations for /metrics
-(``jobqueue.metrics``) in the same atomic step.
+(``jobqueue.metrics``) in the same atomic step, and the ones that end a job
+add it to the archive stream (``jobqueue.archive_stream``), keeping its record
+at least ``archive_hold_s`` until the archiver has committed it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any, cast
 import redis
 
 from jobqueue import contract, metrics
+from jobqueue.archive_rows import customer_ids
 from jobqueue.records import (
     Finish,
     IdempotencyConflict,
@@ -45,15 +48,23 @@ PROGRESS, REQUEUE, RECORD_CALLBACK = load("progress"), load("requeue"), load("re
 class JobStore:
     """Reads and moves job records; shared by the web (create, cancel, read) and workers (start, finish)."""
 
-    def __init__(self, client: redis.Redis, ttl_s: int, max_attempts: int = 3) -> None:
+    def __init__(
+        self, client: redis.Redis, ttl_s: int, max_attempts: int = 3, archive_hold_s: int = 7 * 24 * 3600
+    ) -> None:
         self.redis = client
         self.ttl_s = ttl_s
         self.max_attempts = max_attempts
+        self.archive_hold_s = archive_hold_s
 
     @classmethod
     def for_settings(cls, client: redis.Redis, settings: Settings) -> "JobStore":
-        """The store with the job TTL and attempt limit of ``settings``."""
-        return cls(client, ttl_s=settings.job_ttl_s, max_attempts=settings.max_attempts)
+        """The store with the job TTL, attempt limit and archive hold of ``settings``."""
+        return cls(
+            client,
+            ttl_s=settings.job_ttl_s,
+            max_attempts=settings.max_attempts,
+            archive_hold_s=settings.archive_hold_s,
+        )
 
     # -- web side ---------------------------------------------------------
     def create(self, job: NewJob, limits: Limits = NO_LIMITS) -> tuple[dict[str, Any], bool]:
@@ -145,11 +156,13 @@ class JobStore:
                     "running": contract.RUNNING_INDEX,
                     "queued": contract.QUEUED_INDEX,
                     "jobs_counter": metrics.JOBS,
+                    "archive": contract.ARCHIVE_STREAM,
                 },
                 job_id=job_id,
                 finished_at=isoformat(utcnow()),
                 channel=contract.done_channel(job_id),
                 interruptible_queue=contract.Q_HEAVY,
+                hold_s=self.archive_hold_s,
             )
         )
         return Finish(recorded=reply in ("ok", "callback"), callback_due=reply == "callback")
@@ -161,14 +174,26 @@ class JobStore:
         limit: int = 20,
         cursor: str | None = None,
         tenant: str = "",
+        since_us: int | None = None,
+        until_us: int | None = None,
+        customer_id: int | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """One tenant's recent jobs, newest first, optionally filtered; returns (jobs, next cursor or None)."""
+        """One tenant's recent jobs, newest first, optionally filtered; returns (jobs, next cursor or None).
+
+        ``since_us`` (included) and ``until_us`` (excluded) bound the creation time, in microseconds;
+        ``customer_id`` keeps the jobs whose records name that credit customer.
+        """
         upper = f"({cursor}" if cursor else "+"
+        if until_us is not None:
+            # Members begin with the creation time: everything from that microsecond on is out.
+            before = f"({until_us:017d}:"
+            upper = before if upper == "+" or before < upper else upper
+        lower = f"[{since_us:017d}:" if since_us is not None else "-"
         found: list[dict[str, Any]] = []
         # Bound the scan so a rare filter over a huge index cannot take forever.
         budget = max(1000, limit * 20)
         while len(found) < limit and budget > 0:
-            members = self.redis.zrevrangebylex(contract.job_index(tenant), upper, "-", start=0, num=100)
+            members = self.redis.zrevrangebylex(contract.job_index(tenant), upper, lower, start=0, num=100)
             if not members:
                 return found, None
             pipe = self.redis.pipeline(transaction=False)
@@ -181,6 +206,8 @@ class JobStore:
                     continue
                 record = decode_record(raw)
                 if (model and record["model"] != model) or (status and record["status"] != status):
+                    continue
+                if customer_id is not None and customer_id not in customer_ids(record.get("request")):
                     continue
                 found.append(record)
                 if len(found) == limit:
@@ -263,6 +290,7 @@ class JobStore:
             "jobs_counter": metrics.JOBS,
             "duration_histogram": metrics.DURATION,
             "rates": {queue: metrics.rate_key(queue, minute) for queue in contract.JOB_QUEUES},
+            "archive": contract.ARCHIVE_STREAM,
         }
         shared: dict[str, Any] = {
             "finished_at": isoformat(now),
@@ -270,6 +298,7 @@ class JobStore:
             "slot_share": 1 / len(outcomes),
             "duration_buckets": metrics.DURATION_BUCKETS,
             "rate_ttl_s": metrics.RATE_TTL_S,
+            "hold_s": self.archive_hold_s,
         }
         calls = [
             (
@@ -343,12 +372,14 @@ class JobStore:
             text(
                 RECORD_CALLBACK(
                     self.redis,
-                    keys={"job": contract.job_key(job_id)},
+                    keys={"job": contract.job_key(job_id), "archive": contract.ARCHIVE_STREAM},
+                    job_id=job_id,
                     attempt=attempt,
                     at=isoformat(utcnow()),
                     http_status=http_status,
                     error=error or None,
                     delivered=delivered,
+                    hold_s=self.archive_hold_s,
                 )
             )
             == "ok"

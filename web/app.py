@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from flask import Flask
 
+from jobqueue.archive import Archive
 from jobqueue.celery_client import create_celery_client
 from jobqueue.connections import create_redis
+from jobqueue.database import create_engine
 from jobqueue.logs import configure_logging
 from jobqueue.settings import Settings
 from jobqueue.store import JobStore
+from models.cache import ModelCache
+from models.registry_db import RegistryDB
 from models.store import ModelStore
-from web import admin, auth, customers, health, jobs, metrics, models_api, openapi, page
+from web import admin, auth, customers, erasure, health, jobs, metrics, models_api, openapi, page
 from web.catalog import ModelCatalog
 from web.cors import enable_cors
 from web.errors import register_error_handlers
@@ -31,10 +35,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     client = create_redis(settings)
     job_store = JobStore.for_settings(client, settings)
     celery = create_celery_client(settings)
-    catalog = ModelCatalog(ModelStore.for_settings(settings), settings.registry_poll_s)
+    # One engine for the registry and the archive: hosted PostgreSQL plans allow few connections.
+    engine = create_engine(settings)
+    catalog = ModelCatalog(ModelStore(RegistryDB(engine), ModelCache(settings.model_dir)), settings.registry_poll_s)
     app.extensions.update(
         redis=client,
         jobs=job_store,
+        archive=Archive(engine),
         celery=celery,
         catalog=catalog,
         submitter=Submitter(settings, job_store, celery, catalog),
@@ -46,6 +53,17 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_request_log(app)
     auth.install(app, settings)
     enable_cors(app, settings)
-    for blueprint in (jobs.bp, models_api.bp, admin.bp, customers.bp, health.bp, metrics.bp, openapi.bp, page.bp):
+    blueprints = (
+        jobs.bp,
+        models_api.bp,
+        admin.bp,
+        erasure.bp,
+        customers.bp,
+        health.bp,
+        metrics.bp,
+        openapi.bp,
+        page.bp,
+    )
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     return app

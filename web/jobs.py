@@ -1,17 +1,27 @@
-"""The jobs resource: POST /jobs, GET /jobs, GET and DELETE /jobs/<id>."""
+"""The jobs resource: POST /jobs, GET /jobs, GET and DELETE /jobs/<id>.
+
+Reads outlive Redis: a job Redis has forgotten (after JOB_TTL_S) is read from
+the archive, with the same body and the same tenant rule, and the listing
+pages through both (``jobqueue.history``).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, jsonify, request
 from pydantic import ValidationError
 
 from jobqueue import contract
+from jobqueue.archive import Archive, HistoryQuery
 from jobqueue.celery_client import send_callback
+from jobqueue.history import history_page
 from jobqueue.store import JobStore
 from jobqueue.view import job_view
 from models.validation import field_errors
@@ -29,6 +39,15 @@ log = logging.getLogger(__name__)
 IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
 JOB_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 CURSOR_RE = re.compile(r"^[0-9]{17}:[0-9a-f]{32}$")
+CUSTOMER_ID_RE = re.compile(r"^[1-9][0-9]{0,18}$")
+MAX_CUSTOMER_ID = 2**63 - 1
+Read = TypeVar("Read")
+# RFC 3339's date-time, as the spec says (fromisoformat alone also takes dates and compact forms).
+RFC3339_RE = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
+# Index members (and cursors) carry the creation time as 17 digits of microseconds.
+MAX_MICROS = 10**17 - 1
 
 
 def _ext(name: str) -> Any:
@@ -61,9 +80,30 @@ def _job_response(record: dict[str, Any], status: int, headers: dict[str, str] |
     return response
 
 
-def _existing(job_id: str) -> dict[str, Any]:
+def from_archive(read: Callable[[Archive], Read]) -> Read:
+    """``read(archive)``; a 503 saying so if the database cannot be reached."""
+    try:
+        return read(_ext("archive"))
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+        log.warning("archive unavailable: %s", type(exc).__name__)
+        raise ApiError(
+            503,
+            "archive_unavailable",
+            "the job archive cannot be reached; retry later",
+            headers={"Retry-After": str(current_app.config["SETTINGS"].retry_after_s)},
+        ) from exc
+
+
+def find_job(job_id: str) -> dict[str, Any] | None:
+    """The job's record from Redis, else from the archive (Redis has forgotten it); None if neither has it."""
+    if not JOB_ID_RE.fullmatch(job_id):
+        return None
     store: JobStore = _ext("jobs")
-    record = store.get(job_id) if JOB_ID_RE.fullmatch(job_id) else None
+    return store.get(job_id) or from_archive(lambda archive: archive.get(job_id))
+
+
+def _existing(job_id: str) -> dict[str, Any]:
+    record = find_job(job_id)
     # Another tenant's job is indistinguishable from one never issued.
     if record is None or record.get("tenant", "") != auth.principal().tenant:
         raise ApiError(404, "unknown_job", f"no job {job_id!r}: never issued, or expired")
@@ -141,17 +181,49 @@ def cancel_job(job_id: str) -> Response:
     )
 
 
+def _moment(name: str, details: list[dict[str, str]]) -> int | None:
+    """Query parameter ``name`` as an RFC 3339 time, in microseconds since the epoch, clamped to the span
+    job ids can carry."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    try:
+        if not RFC3339_RE.fullmatch(raw):
+            raise ValueError(raw)
+        moment = dt.datetime.fromisoformat(raw.upper())
+    except ValueError:
+        details.append(
+            {"field": name, "type": "invalid", "message": "an RFC 3339 date-time, e.g. 2026-01-31T12:00:00Z"}
+        )
+        return None
+    try:
+        micros = int(moment.timestamp() * 1_000_000)
+    except (OverflowError, ValueError):  # year 1 with a positive offset: before the epoch anyway
+        micros = 0
+    return min(max(micros, 0), MAX_MICROS)
+
+
 @bp.get("/jobs")
 def list_jobs() -> Response:
-    """Recent jobs, newest first: the prediction history."""
+    """A tenant's jobs, newest first, over any period: the prediction history (Redis and the archive)."""
     args = request.args
     limit, cursor, details = page_args(CURSOR_RE)
     status = args.get("status") or None
     if status is not None and status not in contract.STATUSES:
         details.insert(0, {"field": "status", "type": "enum", "message": "one of " + ", ".join(contract.STATUSES)})
+    since_us, until_us = _moment("since", details), _moment("until", details)
+    customer = args.get("customer_id")
+    if customer is not None and not (CUSTOMER_ID_RE.fullmatch(customer) and int(customer) <= MAX_CUSTOMER_ID):
+        details.append({"field": "customer_id", "type": "invalid", "message": "a credit customer's id"})
     if details:
         raise ApiError(422, "validation_error", "invalid query parameters", details)
-    records, next_cursor = _ext("jobs").recent(
-        model=args.get("model") or None, status=status, limit=limit, cursor=cursor, tenant=auth.principal().tenant
+    query = HistoryQuery(
+        tenant=auth.principal().tenant,
+        model=args.get("model") or None,
+        status=status,
+        since_us=since_us,
+        until_us=until_us,
+        customer_id=int(customer) if customer is not None else None,
     )
+    records, next_cursor = from_archive(lambda archive: history_page(_ext("jobs"), archive, query, limit, cursor))
     return jsonify({"jobs": [job_view(r) for r in records], "next_cursor": next_cursor})

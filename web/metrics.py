@@ -7,6 +7,7 @@ host answers with the same numbers. Neither endpoint shows customer data.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
@@ -18,6 +19,8 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from jobqueue import contract, metrics, queues
+from jobqueue.archive_stream import backlog
+from jobqueue.records import text
 from jobqueue.scaling import queue_signal, scaling_signal
 from jobqueue.settings import Settings
 
@@ -53,6 +56,54 @@ class RedisJobCollector(Collector):
             wait.add_metric([queue], histogram.cumulative(), histogram.total)
         yield from (jobs, submitted, duration, wait)
         yield from self._queues()
+        yield from self._archive()
+        yield from self._drift()
+
+    def _archive(self) -> Iterator[Metric]:
+        waiting = backlog(self.client)
+        entries = GaugeMetricFamily("scoring_archive_backlog_jobs", "Ended jobs (or changes) not archived yet")
+        entries.add_metric([], waiting.entries)
+        oldest = GaugeMetricFamily(
+            "scoring_archive_oldest_seconds", "How long the oldest of them has waited for the archiver"
+        )
+        oldest.add_metric([], waiting.oldest_age_s)
+        missed = CounterMetricFamily(
+            "scoring_archive_missed_jobs",
+            "Jobs never archived: expired (Redis forgot them first) or refused (by the database)",
+            labels=["reason"],
+        )
+        counts = {text(k): int(v) for k, v in self.client.hgetall(metrics.ARCHIVE_COUNTS).items()}
+        for reason in ("expired", "refused"):
+            missed.add_metric([reason], counts.get(reason, 0))
+        yield from (entries, oldest, missed)
+
+    def _drift(self) -> Iterator[Metric]:
+        labels = ["model", "version"]
+        feature_psi = GaugeMetricFamily(
+            "scoring_model_drift_psi",
+            "Population stability index of a feature's recent inputs against training (active version)",
+            labels=[*labels, "feature"],
+        )
+        prediction_psi = GaugeMetricFamily(
+            "scoring_model_prediction_drift_psi", "PSI of the recent predictions against training", labels=labels
+        )
+        flagged = GaugeMetricFamily(
+            "scoring_model_drift_flagged_features", "Features whose PSI is above 0.25", labels=labels
+        )
+        records = GaugeMetricFamily(
+            "scoring_model_drift_window_records", "Records in the window the figures come from", labels=labels
+        )
+        for name, raw in sorted(self.client.hgetall(contract.DRIFT_FIGURES).items()):
+            model, figures = text(name), json.loads(raw)
+            version = figures["version"]
+            for feature, value in figures["features"].items():
+                if value is not None:
+                    feature_psi.add_metric([model, version, feature], value)
+            if figures["prediction"] is not None:
+                prediction_psi.add_metric([model, version], figures["prediction"])
+            flagged.add_metric([model, version], len(figures["flagged"]))
+            records.add_metric([model, version], figures["records"])
+        yield from (feature_psi, prediction_psi, flagged, records)
 
     def _queues(self) -> Iterator[Metric]:
         now = time.time()

@@ -20,7 +20,18 @@ from models.kinds import KINDS
 from web import auth, customers, jobs
 from web.admin import ActivateRequest
 from web.json_body import MAX_JSON_DEPTH
-from web.schemas import CallbackState, Customer, CustomerList, ErrorBody, Job, JobList, JobRequest
+from web.models_api import MAX_WINDOW_DAYS
+from web.schemas import (
+    CallbackState,
+    Customer,
+    CustomerList,
+    DriftReport,
+    Erasure,
+    ErrorBody,
+    Job,
+    JobList,
+    JobRequest,
+)
 
 bp = Blueprint("openapi", __name__)
 
@@ -85,6 +96,12 @@ model activation and /metrics). A tenant sees only its own jobs: another tenant'
 Without keys the service is open. POST /jobs answers 429 with Retry-After when the model's queue is full
 or the tenant is over its submission rate."""
 
+ERASURE_DOC = """Extension, for operators (admin key). Erases, in the archive and in Redis, the job's input, whatever of
+its result quotes it (a local explanation's reasons, a signup's room and unknown interests) and error messages;
+keeps its id, model, version, task, status, times and anonymous outcome (decision, probability, threshold,
+cluster, class) for decision statistics. A job not ended yet keeps its input until it ends and is erased when it
+is archived (pending counts those)."""
+
 CALLBACK_DOC = """Sent once the job has ended (succeeded, failed or canceled): the body is the job as GET
 /jobs/{id} shows it. Verify `X-Scoring-Signature: t=<unix>,v1=<hex>`: the hex is HMAC-SHA256 with the shared
 CALLBACK_SECRET over `<t>.<raw body>`; reject old timestamps. Delivery is at least once (deduplicate on the
@@ -102,6 +119,8 @@ def build_spec(max_wait_s: float = 30.0) -> dict[str, Any]:
         CustomerList,
         CallbackState,
         ActivateRequest,
+        Erasure,
+        DriftReport,
     ]
     inputs: list[type[BaseModel]] = [spec.input_model for spec in KINDS.values()]
     params = [model for spec in KINDS.values() for model in spec.tasks.values()]
@@ -157,10 +176,30 @@ def build_spec(max_wait_s: float = 30.0) -> dict[str, Any]:
                 },
             },
             "get": {
-                "summary": "Recent jobs, newest first",
+                "summary": "A tenant's jobs over any period, newest first (the prediction history)",
                 "operationId": "listJobs",
+                "description": "Jobs of the last JOB_TTL_S come from Redis, older ones that ended from the archive "
+                "(kept ARCHIVE_RETENTION_DAYS); one cursor pages through both.",
                 "parameters": [
                     {"name": "model", "in": "query", "schema": {"type": "string"}},
+                    {
+                        "name": "since",
+                        "in": "query",
+                        "schema": {"type": "string", "format": "date-time"},
+                        "description": "Extension: jobs created at or after this time (UTC unless it says otherwise).",
+                    },
+                    {
+                        "name": "until",
+                        "in": "query",
+                        "schema": {"type": "string", "format": "date-time"},
+                        "description": "Extension: jobs created before this time.",
+                    },
+                    {
+                        "name": "customer_id",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": jobs.MAX_CUSTOMER_ID},
+                        "description": "Extension: only the jobs whose input names this credit customer.",
+                    },
                     {
                         "name": "status",
                         "in": "query",
@@ -175,15 +214,17 @@ def build_spec(max_wait_s: float = 30.0) -> dict[str, Any]:
                         "description": "next_cursor of the previous page; empty: the first page.",
                     },
                 ],
-                "responses": {"200": _json(_ref("JobList"), "A page of jobs"), **_errors(422)},
+                "responses": {"200": _json(_ref("JobList"), "A page of jobs"), **_errors(422, 503)},
             },
         },
         "/jobs/{job_id}": {
             "get": {
                 "summary": "Poll a job",
                 "operationId": "getJob",
+                "description": "A job that ended is read from the archive once Redis has forgotten it (after "
+                "JOB_TTL_S), with the same body, for ARCHIVE_RETENTION_DAYS.",
                 "parameters": [job_id, _wait_param(max_wait_s)],
-                "responses": {"200": job, **_errors(404, 422)},
+                "responses": {"200": job, **_errors(404, 422, 503)},
             },
             "delete": {
                 "summary": "Cancel a job that has not started",
@@ -192,8 +233,17 @@ def build_spec(max_wait_s: float = 30.0) -> dict[str, Any]:
                 "canceled too; it stops before its next chunk and no result is recorded. "
                 "Other running or finished jobs answer 409.",
                 "parameters": [job_id],
-                "responses": {"200": job, **_errors(404, 409)},
+                "responses": {"200": job, **_errors(404, 409, 503)},
             },
+        },
+        "/jobs/{job_id}/inputs": {
+            "delete": {
+                "summary": "Erase one job's inputs (a signup's), in the archive and in Redis",
+                "operationId": "eraseJobInputs",
+                "description": ERASURE_DOC,
+                "parameters": [job_id],
+                "responses": {"200": _json(_ref("Erasure"), "What was erased"), **_errors(403, 404, 503)},
+            }
         },
         "/customers": {
             "get": {
@@ -221,6 +271,22 @@ def build_spec(max_wait_s: float = 30.0) -> dict[str, Any]:
                 "responses": {"200": _json(_ref("CustomerList"), "A page of customers"), **_errors(404, 422, 503)},
             }
         },
+        "/customers/{customer_id}/jobs": {
+            "delete": {
+                "summary": "Erase the inputs of every job naming this credit customer",
+                "operationId": "eraseCustomerJobs",
+                "description": ERASURE_DOC,
+                "parameters": [
+                    {
+                        "name": "customer_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": jobs.MAX_CUSTOMER_ID},
+                    }
+                ],
+                "responses": {"200": _json(_ref("Erasure"), "What was erased"), **_errors(403, 404, 503)},
+            }
+        },
         "/customers/{customer_id}": {
             "get": {
                 "summary": "One customer's features",
@@ -245,6 +311,34 @@ def build_spec(max_wait_s: float = 30.0) -> dict[str, Any]:
                 "active and loadable.",
                 "parameters": [model_name],
                 "responses": {"200": _json({"type": "object"}, "The model"), **_errors(404)},
+            }
+        },
+        "/models/{name}/drift": {
+            "get": {
+                "summary": "Drift: recent inputs and predictions against the training data",
+                "operationId": "getModelDrift",
+                "description": "Extension. The population stability index per feature (numbers in the training "
+                "data's decile bins, categories by share, missing values as a bin of their own) and of the "
+                "predictions, over the archived predict jobs of the window (the newest DRIFT_MAX_JOBS at most); "
+                "features above 0.25 with at least min_records records are flagged. Inputs count from every "
+                "version's jobs, predictions from the reference version's. 409 if that version recorded no "
+                "training distribution.",
+                "parameters": [
+                    model_name,
+                    {
+                        "name": "days",
+                        "in": "query",
+                        "schema": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_WINDOW_DAYS},
+                        "description": "The window, in days back from now (default DRIFT_WINDOW_DAYS).",
+                    },
+                    {
+                        "name": "version",
+                        "in": "query",
+                        "schema": {"type": "string"},
+                        "description": "The reference version (default: the active one).",
+                    },
+                ],
+                "responses": {"200": _json(_ref("DriftReport"), "The report"), **_errors(404, 409, 422, 503)},
             }
         },
         "/models/{name}/active": {

@@ -144,7 +144,10 @@ class Job(BaseModel):
     created_at: str
     started_at: str | None
     finished_at: str | None
-    expires_at: str = Field(description="After this the job is forgotten (GET answers 404).")
+    expires_at: str = Field(
+        description="When Redis forgets the job; one that ended is then read from the archive, for "
+        "ARCHIVE_RETENTION_DAYS after its creation."
+    )
     attempts: int = Field(description="Times a worker started it (above 1 after a redelivery).")
     result: Any = Field(description="Set when succeeded; a list for batch jobs.")
     error: JobFailure | None
@@ -205,3 +208,41 @@ class ErrorBody(BaseModel):
     """Every error response."""
 
     error: ErrorInfo
+
+
+class Erasure(BaseModel):
+    """What an erasure touched (DELETE /customers/{id}/jobs, DELETE /jobs/{id}/inputs)."""
+
+    customer_id: int | None = None
+    job_id: str | None = None
+    archive_rows: int = Field(description="Archived jobs whose inputs were erased now.")
+    redis_records: int = Field(description="Job records in Redis whose inputs were erased now.")
+    pending: int = Field(description="Jobs not ended yet: erased when they are archived.")
+    kept: list[str] = Field(description="What an erased job keeps.")
+
+
+class DriftFigure(BaseModel):
+    """One feature's (or the prediction's) drift."""
+
+    name: str
+    type: Literal["numeric", "categorical"]
+    psi: float | None = Field(description="Population stability index; null without records.")
+    flagged: bool = Field(description="psi above the threshold, with at least min_records records.")
+    records: int
+    missing_share: dict[str, float] = Field(description="reference and window shares of missing values.")
+
+
+class DriftReport(BaseModel):
+    """GET /models/{name}/drift."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    model: str
+    version: str
+    window: dict[str, Any] = Field(description="since, until, jobs, records, max_jobs, truncated.")
+    reference: dict[str, Any] = Field(description="The training data compared with: version, rows, training_data.")
+    threshold: float
+    min_records: int
+    features: list[DriftFigure]
+    prediction: DriftFigure | None
+    flagged: list[str] = Field(description="Names of the flagged features.")

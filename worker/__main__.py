@@ -1,8 +1,9 @@
 """``python -m worker ROLE [celery worker options]``: start the worker of one role with its settings.
 
 ROLE is ``fast`` (predictions, micro-batched), ``heavy`` (explanations and
-training), ``callbacks`` (deliveries; loads no model) or ``flower`` (the
-optional dashboard). Pool sizes, prefetch, the heavy pool's recycling and the
+training), ``callbacks`` (deliveries; loads no model), ``archiver`` (copies
+every job that ends into the database's archive; not a Celery worker) or
+``flower`` (the optional dashboard). Pool sizes, prefetch, the heavy pool's recycling and the
 log level come from the settings (the environment), so the Procfile, the
 compose file and the tests start each role the same way; options given after
 ROLE are passed on to Celery and win over those.
@@ -85,13 +86,17 @@ def flower_argv(settings: Settings) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     """Start the role named first in ``argv`` (default: sys.argv[1:]); its exit code."""
     args = sys.argv[1:] if argv is None else argv
-    roles = [*ROLES, "flower"]
+    roles = [*ROLES, "archiver", "flower"]
     if not args or args[0] not in roles:
         print(f"usage: python -m worker {{{','.join(roles)}}} [celery options]\n\n{__doc__}", file=sys.stderr)
         return 2
     role, extra = args[0], args[1:]
     # Without REDIS_URL, a worker started by hand joins the `make run` serving from this checkout.
     settings = command_settings(f"worker {role}")
+    if role == "archiver":
+        from worker import archiver  # its own loop: none of Celery's worker machinery
+
+        return archiver.main(settings)
     if role != "flower" and not ROLES[role].loads_models:
         settings = settings.replace(warm_models=False)
     if role == "flower":

@@ -4,9 +4,9 @@ A script takes its keys and arguments by name: one JSON argument, decoded with
 ``cjson``, holds ``keys`` (name -> key, or a list of keys) and every other
 argument. The keys are also declared in ``KEYS``, as Redis asks of scripts.
 A script whose first line is ``--! uses metrics`` runs with the helpers of
-``metrics.lua`` defined: Redis 6.2, the version the embedded server ships,
-has no function libraries, so the one fragment is placed before each script
-that uses it when the file is read.
+``metrics.lua`` defined (``--! uses metrics archive``: of both): Redis 6.2,
+the version the embedded server ships, has no function libraries, so each
+fragment is placed before the scripts that use it when the file is read.
 """
 
 from __future__ import annotations
@@ -63,12 +63,12 @@ class LuaScript:
 
 @functools.cache
 def load(name: str) -> LuaScript:
-    """The script ``<name>.lua``, with the fragment it uses in front of it."""
+    """The script ``<name>.lua``, with the fragments it uses in front of it."""
     text = (HERE / f"{name}.lua").read_text(encoding="utf-8")
     first = text.split("\n", 1)[0]
     if first.startswith(USES):
-        fragment = (HERE / f"{first[len(USES) :].strip()}.lua").read_text(encoding="utf-8")
-        text = fragment + "\n" + text
+        fragments = [(HERE / f"{used}.lua").read_text(encoding="utf-8") for used in first[len(USES) :].split()]
+        text = "\n".join([*fragments, text])
     # Redis files a script under the sha1 of its text.
     return LuaScript(name, text, hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest())
 

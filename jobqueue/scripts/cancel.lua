@@ -1,6 +1,7 @@
+--! uses archive
 -- Cancel a queued job, or a running job of the interruptible queue (it stops at its next chunk).
--- keys: job, running, queued, jobs_counter
--- args: job_id, finished_at, channel, interruptible_queue
+-- keys: job, running, queued, jobs_counter, archive
+-- args: job_id, finished_at, channel, interruptible_queue, hold_s
 local A = cjson.decode(ARGV[1])
 local K = A.keys
 local status = redis.call('HGET', K.job, 'status')
@@ -16,5 +17,6 @@ redis.call('ZREM', K.queued, A.job_id)
 local info = redis.call('HMGET', K.job, 'model', 'task')
 redis.call('HINCRBY', K.jobs_counter, info[1] .. '|' .. info[2] .. '|canceled', 1)
 redis.call('PUBLISH', A.channel, 'canceled')
+archive_later(K.archive, K.job, A.job_id, A.hold_s)
 if redis.call('HEXISTS', K.job, 'callback_url') == 1 then return 'callback' end
 return 'ok'

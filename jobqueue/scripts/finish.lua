@@ -1,9 +1,9 @@
---! uses metrics
+--! uses metrics archive
 -- Record a running job's outcome, unless another one was recorded first (that one stands), count it,
--- and publish the final record so a waiting request needs no read of its own.
--- keys: job, running, queued, jobs_counter, duration_histogram, rates (queue -> this minute's rate hash)
+-- publish the final record so a waiting request needs no read of its own, and hand it to the archiver.
+-- keys: job, running, queued, jobs_counter, duration_histogram, rates (queue -> this minute's rate hash), archive
 -- args: job_id, status, finished_at, result, error (JSON texts), channel, now_s, slot_share
---       (the share of the pool slot's time this job had), duration_buckets, rate_ttl_s
+--       (the share of the pool slot's time this job had), duration_buckets, rate_ttl_s, hold_s
 local A = cjson.decode(ARGV[1])
 local K = A.keys
 redis.call('ZREM', K.running, A.job_id)
@@ -30,5 +30,6 @@ count_rate(K.rates[info[3]], 'finished', busy * A.slot_share, A.rate_ttl_s)
 local flat, record = redis.call('HGETALL', K.job), {}
 for i = 1, #flat, 2 do record[flat[i]] = flat[i + 1] end
 redis.call('PUBLISH', A.channel, cjson.encode(record))
+archive_later(K.archive, K.job, A.job_id, A.hold_s)
 if record['callback_url'] then return 'callback' end
 return 'ok'

@@ -28,6 +28,7 @@ from models.credit import customers, dataset
 from models.credit.features import describe_features, load_csv
 from models.credit.predict import prepare
 from models.credit.schema import KIND, MAX_SAMPLE_SIZE
+from models.drift_reference import categorical, drift_reference, numeric
 from models.manifest import Manifest, file_sha256, pin_file
 from models.publish import publish
 from models.store import ModelStore
@@ -142,6 +143,17 @@ def train(
             "threshold_cost": {"missed_default": COST_MISSED_DEFAULT, "refused_good_customer": COST_REFUSED_GOOD},
             "explain": {"output": "log-odds of default", "max_sample_size": MAX_SAMPLE_SIZE},
             "files": {"customers": pin_file(directory, customers.FILENAME)},
+            # What drift compares applicants with: the table as the model reads it, and its scores on it.
+            **drift_reference(
+                len(df),
+                [
+                    numeric(f["name"], prepared[f["name"]])
+                    if f["type"] == "numeric"
+                    else categorical(f["name"], prepared[f["name"]])
+                    for f in features
+                ],
+                numeric("probability", pipeline.predict_proba(prepared)[:, 1]),
+            ),
         }
         # A training job regenerates the synthetic table; a lender's CSV is retrained only by this command.
         tasks = ("predict", "explain") if data is not None else ("predict", "explain", "train")

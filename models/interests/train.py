@@ -15,6 +15,8 @@ from sklearn.preprocessing import Normalizer
 
 from jobqueue.settings import Settings
 from models.commands import cli_store, prune_after_publish
+from models.drift import city_key
+from models.drift_reference import categorical, drift_reference
 from models.interests import dataset
 from models.interests.schema import KIND
 from models.manifest import Manifest
@@ -55,6 +57,17 @@ def fit(
         "cluster_sizes": {str(c + 1): int((labels == c).sum()) for c in range(n_clusters)},
         "cluster_top_interests": {str(c + 1): [data.vocabulary[i] for i in top[c]] for c in range(n_clusters)},
         "training_data": f"synthetic signups (models.interests.dataset, seed {seed})",
+        # What drift compares signups with: the users' interests and cities, and their clusters.
+        **drift_reference(
+            len(labels),
+            [
+                categorical(
+                    "interests", [[data.vocabulary[i] for i in np.flatnonzero(row)] for row in data.matrix], multi=True
+                ),
+                categorical("city", [city_key(city) for city in data.cities]),
+            ],
+            categorical("cluster", [str(label + 1) for label in labels]),
+        ),
     }
     return pipeline, metrics, details
 

@@ -12,6 +12,7 @@ from sklearn.datasets import load_iris
 
 from jobqueue.settings import Settings
 from models.commands import cli_store, prune_after_publish
+from models.drift_reference import categorical, drift_reference, numeric
 from models.iris.schema import FEATURES, KIND
 from models.manifest import Manifest
 from models.publish import publish_new
@@ -43,6 +44,11 @@ def train(
         "classes": [str(s) for s in data.target_names],
         **search,
         "training_data": "Fisher's iris measurements (sklearn.datasets.load_iris, 150 flowers)",
+        **drift_reference(
+            len(species),
+            [numeric(name, data.data[:, i]) for i, name in enumerate(FEATURES)],
+            categorical("species", pipeline.predict(data.data)),
+        ),
     }
     return publish_new(store, name, KIND, pipeline, ("predict", "train"), metrics, details, activate, progress)
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from jobqueue.settings import Settings
 from models.commands import cli_store, prune_after_publish
+from models.drift_reference import categorical, drift_reference, numeric
 from models.manifest import NAME_RE, Manifest, file_sha256
 from models.publish import publish_new
 from models.store import ModelStore
@@ -94,6 +95,11 @@ def train(
         "dropped_columns": list(drop),
         **search,
         "training_data": f"{data.name} ({len(y)} rows, sha256 {file_sha256(data)[:12]}…)",
+        **drift_reference(
+            len(y),
+            [numeric(str(name), X[:, i]) for i, name in enumerate(features.columns)],
+            categorical("class", pipeline.predict(X)),
+        ),
     }
     return publish_new(store, name, KIND, pipeline, ("predict",), metrics, details, activate, progress)
 

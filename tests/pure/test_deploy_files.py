@@ -31,7 +31,7 @@ def _compose() -> dict[str, Any]:
 def test_compose_runs_every_procfile_process_with_the_same_command() -> None:
     services = _compose()["services"]
     procfile = _procfile()
-    assert {"web", "worker", "heavy", "callbacks", "flower", "release"} <= procfile.keys()
+    assert {"web", "worker", "heavy", "callbacks", "archiver", "flower", "release"} <= procfile.keys()
     for name, command in procfile.items():
         assert services[name]["command"] == command, name
 

@@ -14,6 +14,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, Route, sync_playwright
@@ -21,7 +22,8 @@ from playwright.sync_api import Browser, Page, Route, sync_playwright
 from jobqueue.settings import PROJECT_ROOT, Settings
 from models.credit import customers
 from models.store import ModelStore
-from tests.support.data import ACME, API_KEYS, SCREENSHOTS
+from tests.support.archiving import drain
+from tests.support.data import ACME, API_KEYS, SCREENSHOTS, registry_settings
 from tests.support.processes import WebProcess, WorkerProcess
 from tests.support.servers import serve_app
 from web.app import create_app
@@ -308,3 +310,40 @@ def test_docs_show_every_operation_offline_and_the_job_example(
         # Swagger UI is one long page: the list of operations, then POST /jobs open at its example.
         example.scroll_into_view_if_needed()
         shot(page, f"{name}-submit-job", full_page=False)
+
+
+def test_drift_shows_the_drifting_feature_in_red_on_a_desktop_and_a_phone(
+    browser: Browser, settings: Settings, model_copy: Path, worker_process: WorkerProcess
+) -> None:
+    archived = registry_settings(settings, model_copy)  # an archive of its own
+    app = create_app(archived)
+    client = app.test_client()
+    applicants: list[dict[str, Any]] = []
+    while len(applicants) < 300:  # enough records for sampling noise to stay well below the threshold
+        cursor = f"&cursor={applicants[-1]['customer_id']}" if applicants else ""
+        applicants += client.get(f"/customers?limit=100{cursor}").json["customers"]
+    shifted = [
+        {"features": {**c["features"], "AMT_INCOME_TOTAL": 3 * c["features"]["AMT_INCOME_TOTAL"]}} for c in applicants
+    ]
+    assert client.post("/jobs?wait=30", json={"model": "credit", "inputs": shifted}).json["status"] == "succeeded"
+    assert drain(archived) == 1
+    with serve_app(app) as url, opened(browser, url) as page:
+        page.wait_for_selector("#drift-chart[data-status='succeeded'] svg", timeout=30_000)
+        assert "Drifting (PSI above 0.25): Annual income\n" in page.inner_text("#drift-summary")
+        assert page.locator("#drift-chart rect.bar.flagged").count() == 1
+        assert page.locator("#drift-chart text.label").first.text_content() == "Annual income"
+        shot(page, "drift")
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.click("#drift-compare")  # drawn again at the phone's width
+        page.wait_for_function(
+            "() => { const svg = document.querySelector('#drift-chart svg');"
+            " return svg && svg.viewBox.baseVal.width < 390; }",
+            timeout=30_000,
+        )
+        scroll, width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert scroll <= width == 390
+        drawn, shown = page.eval_on_selector(
+            "#drift-chart svg", "svg => [svg.viewBox.baseVal.width, svg.getBoundingClientRect().width]"
+        )
+        assert drawn == shown
+        shot(page, "drift-phone-390")

@@ -1,4 +1,4 @@
-// The page: signup, credit scoring with explanations, and live tables of jobs and queues.
+// The page: signup, credit scoring with explanations, drift, and live tables of jobs and queues.
 
 import {api, ApiError, jobFailure, runJob, saveKey, savedKey, watchJob} from "./api.js";
 import {barChart, largest} from "./charts.js";
@@ -274,6 +274,74 @@ async function cancelGlobal() {
   if (globalJobId) await api("DELETE", `/jobs/${globalJobId}`);
 }
 
+// -- drift --------------------------------------------------------------------
+const DRIFT_BARS = 15;
+
+function count(number, noun) {
+  return `${number.toLocaleString("en")} ${noun}${number === 1 ? "" : "s"}`;
+}
+
+function when(iso) {
+  return new Date(iso).toLocaleString("en", {dateStyle: "medium", timeStyle: "short"});
+}
+
+async function loadDriftModels() {
+  const {models} = await api("GET", "/models");
+  const select = $("#drift-model");
+  const chosen = select.value || (models.some(({name}) => name === "credit") ? "credit" : "");
+  select.replaceChildren(...models.map(({name}) => new Option(name, name)));
+  select.value = chosen || (models.length ? models[0].name : "");
+  if (select.value) await showDrift();
+}
+
+// GET /models/<name>/drift: what the window holds, what it is compared with, and a bar per feature.
+async function showDrift() {
+  const name = $("#drift-model").value;
+  const summary = $("#drift-summary");
+  const chart = $("#drift-chart");
+  show(summary, "queued", element("span", "Comparing…", "muted"));
+  chart.dataset.status = "queued"; // the chart shown is the last window's until this one is drawn
+  const path = `/models/${encodeURIComponent(name)}`;
+  const days = encodeURIComponent($("#drift-days").value);
+  const [report, model] = await Promise.all([api("GET", `${path}/drift?days=${days}`), api("GET", path)]);
+  const labels = featureIndex(model.details.features || []);
+  const {window: range, reference, prediction} = report;
+  const lines = [
+    element("div", `${count(range.jobs, "job")}, ${count(range.records, "record")}, `
+      + `${when(range.since)} to ${when(range.until)}`
+      + (range.truncated ? ` (the newest ${range.max_jobs} jobs)` : "")),
+    element("div", `Compared with the training data of version ${reference.version}: `
+      + `${(reference.rows || 0).toLocaleString("en")} rows, ${reference.training_data || "its training table"}`,
+    "muted"),
+  ];
+  const flagged = report.flagged.map((feature) => featureLabel(labels, feature));
+  if (flagged.length) lines.push(element("div", `Drifting (PSI above ${report.threshold}): ${flagged.join(", ")}`, "flags"));
+  else if (range.records < report.min_records) {
+    lines.push(element("div", `Too few records to flag anything (at least ${report.min_records}).`, "muted"));
+  } else lines.push(element("div", `No feature above ${report.threshold}.`, "muted"));
+  if (prediction && prediction.psi !== null) {
+    lines.push(element("div", `Predictions (${prediction.name}): PSI ${prediction.psi.toFixed(3)}`
+      + (prediction.flagged ? ": drifting" : ""), prediction.flagged ? "flags" : "muted"));
+  }
+  show(summary, "succeeded", ...lines);
+  const bars = report.features.filter(({psi}) => psi !== null).sort((a, b) => b.psi - a.psi).slice(0, DRIFT_BARS);
+  if (!bars.length) {
+    show(chart, "empty", element("span", "No archived prediction in this window yet.", "muted"));
+    return;
+  }
+  barChart(chart, bars.map(({name: feature, psi, flagged: drifting, missing_share: missing}) => ({
+    label: featureLabel(labels, feature), value: psi, flagged: drifting,
+    note: missing.window > missing.reference + 0.05 ? `missing ${percent(missing.window)}` : undefined,
+  })), {
+    title: `The ${bars.length} features that moved most`,
+    caption: "Population stability index of each feature's recent values against training; "
+      + `the dashed line is ${report.threshold}, red bars are above it (drawn at most to ${4 * report.threshold}).`,
+    marker: {value: report.threshold, label: String(report.threshold)},
+    cap: 4 * report.threshold,
+  });
+  chart.dataset.status = "succeeded";
+}
+
 // -- live tables --------------------------------------------------------------
 function row(...cells) {
   const tr = document.createElement("tr");
@@ -310,7 +378,7 @@ async function refreshLoop() {
 // -- start --------------------------------------------------------------------
 async function loadAll() {
   notice(null);
-  const loads = await Promise.allSettled([loadVocabulary(), loadCredit()]);
+  const loads = await Promise.allSettled([loadVocabulary(), loadCredit(), loadDriftModels()]);
   const failed = loads.find((outcome) => outcome.status === "rejected");
   if (failed) notice(failed.reason);
 }
@@ -331,6 +399,8 @@ function start() {
   $("#customer").addEventListener("input", searchCustomers);
   $("#global-form").addEventListener("submit", guard(explainGlobal, {result: "#global-chart"}));
   $("#global-cancel").addEventListener("click", guard(cancelGlobal));
+  $("#drift-form").addEventListener("submit", guard(showDrift, {result: "#drift-summary", button: "#drift-compare"}));
+  $("#drift-model").addEventListener("change", guard(showDrift, {result: "#drift-summary"}));
   loadAll();
   refreshLoop();
 }

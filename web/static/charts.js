@@ -34,10 +34,13 @@ function widest(container, entries) {
   return measured || Math.max(0, ...entries.map(({label, note = ""}) => (label.length + note.length + 2) * CHAR));
 }
 
-// entries: [{label, value, note}, ...] in display order (note is optional). Signed charts grow
-// right for positive values and left for negative ones, from a centre axis.
+// entries: [{label, value, note, flagged}, ...] in display order (note and flagged are optional; a
+// flagged bar is drawn in the warning colour). Signed charts grow right for positive values and left for
+// negative ones, from a centre axis. marker: {value, label} draws a dashed line at that value (a threshold);
+// cap: values beyond it are drawn at its length (their number still says how far), so one huge value
+// does not flatten the others.
 export function barChart(container, entries, {signed = false, title = "", caption = "", positive = "",
-  negative = ""} = {}) {
+  negative = "", marker = null, cap = Infinity} = {}) {
   container.replaceChildren();
   if (title) container.append(Object.assign(document.createElement("h3"), {textContent: title}));
   if (caption) container.append(Object.assign(document.createElement("p"), {textContent: caption, className: "muted"}));
@@ -47,18 +50,20 @@ export function barChart(container, entries, {signed = false, title = "", captio
   const row = stacked ? 38 : 24;
   const barTop = stacked ? 18 : 3; // within a row
   const barHeight = stacked ? 14 : 18;
-  const height = entries.length * row + (signed ? 28 : 6); // room for the legend under a signed chart
+  const top = marker ? 16 : 0; // room for the marker's label above the rows
+  const height = top + entries.length * row + (signed ? 28 : 6); // room for the legend under a signed chart
   const svg = node("svg", {viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": title});
   const plot = width - labelWidth - VALUE;
-  const largest = Math.max(...entries.map(({value}) => Math.abs(value)), 1e-12);
+  const largest = Math.min(cap,
+    Math.max(...entries.map(({value}) => Math.abs(value)), marker ? marker.value * 1.1 : 0, 1e-12));
   const zero = signed ? labelWidth + plot / 2 : labelWidth;
   const scale = (signed ? plot / 2 : plot) / largest;
   entries.forEach((entry, i) => {
     const {label, value} = entry;
-    const y = i * row;
-    const length = Math.abs(value) * scale;
+    const y = top + i * row;
+    const length = Math.min(Math.abs(value), largest) * scale;
     const x = value >= 0 ? zero : zero - length;
-    const kind = !signed ? "plain" : value >= 0 ? "positive" : "negative";
+    const kind = entry.flagged ? "flagged" : !signed ? "plain" : value >= 0 ? "positive" : "negative";
     svg.append(stacked ? labelText({x: 0, y: y + 13}, entry)
       : labelText({x: labelWidth - 8, y: y + barTop + 13, "text-anchor": "end"}, entry));
     const bar = node("rect", {x, y: y + barTop, width: Math.max(length, 1), height: barHeight, class: `bar ${kind}`});
@@ -68,11 +73,17 @@ export function barChart(container, entries, {signed = false, title = "", captio
       (signed && value > 0 ? "+" : "") + value.toFixed(3)));
   });
   // Stacked, the axis is drawn beside each bar only, so it never crosses a label.
-  const spans = stacked ? entries.map((_, i) => [i * row + barTop - 2, i * row + barTop + barHeight + 2])
-    : [[0, entries.length * row + 2]];
+  const spans = stacked ? entries.map((_, i) => [top + i * row + barTop - 2, top + i * row + barTop + barHeight + 2])
+    : [[top, top + entries.length * row + 2]];
   for (const [y1, y2] of spans) svg.append(node("line", {x1: zero, x2: zero, y1, y2, class: "axis"}));
+  if (marker) {
+    // Like the axis: beside each bar only when labels sit above the bars.
+    const x = zero + marker.value * scale;
+    for (const [y1, y2] of spans) svg.append(node("line", {x1: x, x2: x, y1, y2, class: "marker"}));
+    svg.append(node("text", {x, y: 11, "text-anchor": "middle", class: "marker-label"}, marker.label));
+  }
   if (signed) {
-    const y = entries.length * row + 20;
+    const y = top + entries.length * row + 20;
     svg.append(node("text", {x: zero - 6, y, "text-anchor": "end", class: "legend negative"}, `◀ ${negative}`));
     svg.append(node("text", {x: zero + 6, y, class: "legend positive"}, `${positive} ▶`));
   }
