@@ -6,7 +6,8 @@ table of ~165 response callbacks each time (redis/redis-py#3624), which was a
 fifth of the fast worker's main-process CPU per message. A client holds no
 state of its own beyond the pool it wraps, and redis-py clients are safe to
 share between threads, so this channel keeps one per pool: a new pool (after a
-reconnect or a fork) gets a new client.
+reconnect or a fork) gets a new client, and a channel closing after kombu
+forgot the broker's address restores its messages through the client it had.
 
 kombu also acknowledges each message with a MULTI/EXEC round trip of its own.
 The micro-batcher settles a whole batch at once, so its QoS can send that
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
+import redis
 from kombu.transport import redis as kombu_redis
 from kombu.transport import virtual
 
@@ -66,7 +68,16 @@ class Channel(kombu_redis.Channel):
         if asynchronous:
             # The BRPOP/publish client, which kombu already caches per channel.
             return super()._create_client(asynchronous=True)  # type: ignore[misc]  # private, see ack()
-        pool, client = self.pool, self._shared_client
+        client = self._shared_client
+        if getattr(self, "_pool", None) is None and getattr(self.connection, "client", None) is None:
+            # kombu's Connection dropped the transport's address (it does on losing Redis) while
+            # this channel still holds messages to restore as it closes: building a pool now
+            # raises AttributeError, which stops the worker. The client this channel had still
+            # knows the address, and its pool reconnects if Redis is back.
+            if client is None:
+                raise redis.ConnectionError("the broker connection is closed")
+            return client
+        pool = self.pool
         if client is None or client.connection_pool is not pool:
             client = self._shared_client = super()._create_client()  # type: ignore[misc]  # private, see ack()
         return client

@@ -76,3 +76,23 @@ def test_acks_together_reach_redis_as_one_transaction_at_the_end_of_the_block(id
         assert client.hlen("unacked") == 0 and client.zcard("unacked_index") == 0
         simple.close()  # kombu counts them acknowledged: nothing is put back
     assert client.llen(queue.name) == 0
+
+
+def test_a_channel_closed_after_its_transport_forgot_the_connection_restores_what_it_held(
+    idle_settings: Settings,
+) -> None:
+    # Seen once as a fast worker lost Redis to a restart: kombu's Connection had dropped its
+    # transport's client (Connection._do_close_transport) when a channel still holding a message
+    # closed, and kombu's own channel then raised AttributeError building a client to restore it,
+    # which stops a Celery worker ("Unrecoverable error").
+    client = redis_lib.Redis.from_url(idle_settings.redis_url)
+    queue = Queue("transport-forgotten-test")
+    connection = create_celery(idle_settings).connection_for_read()
+    held = _queue_holding(connection, queue, [1])
+    held.get(timeout=5)
+    assert client.hlen("unacked") == 1 and client.llen(queue.name) == 0
+    channel = held.consumer.channel
+    channel.connection.client = None
+    channel.close()
+    assert client.hlen("unacked") == 0 and client.llen(queue.name) == 1
+    client.delete(queue.name)
