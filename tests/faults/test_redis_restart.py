@@ -20,7 +20,7 @@ pytestmark = pytest.mark.faults
 QUEUED = 20
 # If the running explanation's message is stranded by the restart, the
 # visibility timeout brings it back within the test's bound.
-TIMINGS = {"heavy_time_limit_s": 20, "visibility_timeout_s": 25}
+TIMINGS = {"heavy_time_limit_s": 10, "visibility_timeout_s": 12}
 
 
 def test_jobs_queued_across_a_redis_restart_all_finish_without_restarting_anything(
