@@ -1,6 +1,6 @@
 """Heavy work measured: a global explanation fanned out over 1 and 2 heavy processes, and signups beside them.
 
-    python -m bench.heavy [--registry DIR] [--signups 1000]
+    python -m bench.heavy [--registry DIR] [--signups 600]
 
 Fan-out: the service runs with HEAVY_CONCURRENCY=1, then 2; each time a
 10,000-customer global explanation (a fresh seed, so nothing is cached) is
@@ -11,7 +11,7 @@ Isolation: with the default settings (one heavy process, HEAVY_NICE), signup
 p50/p99 at concurrency 8 with nothing else running, then while 10,000-customer
 explanations run back to back (the heavy processes' CPU share during each busy
 round shows they overlapped); then the same with HEAVY_NICE=0, to show what
-the lever is worth. Idle and busy rounds alternate, three times, so drift on
+the lever is worth. Idle and busy rounds alternate, five times, so drift on
 shared cores lands on both; the median round's p99 of each kind is compared.
 
 ``bench.run`` calls ``measure_heavy`` so these figures go in its results file.
@@ -38,6 +38,7 @@ from bench.credit_explain import Service, TreeMemory, explanation, run_job, sign
 from bench.registry import fresh_registry
 from models.build import build_missing
 
+ROUNDS = 5
 WARM_LOCAL = {"model": "credit", "task": "explain", "input": {"customer_id": 100002}}
 
 
@@ -111,21 +112,22 @@ def _signups_beside_explanations(service: Service, signups: int, concurrency: in
 
 
 def _tree_cpu_s(root: psutil.Process) -> float:
-    """CPU seconds (user + system) used so far by a process and its children, those alive now."""
-    total = 0.0
-    for process in [root, *root.children(recursive=True)]:
-        with contextlib.suppress(psutil.Error):  # a pool process recycled between listing and reading
+    """CPU seconds (user + system) used so far by a process and its children, live and reaped."""
+    own = root.cpu_times()
+    total = own.user + own.system + own.children_user + own.children_system
+    for process in root.children(recursive=True):
+        with contextlib.suppress(psutil.Error):  # a pool process replaced between listing and reading
             total += sum(process.cpu_times()[:2])
     return total
 
 
 def isolation(registry: Path, logs: Path, signups: int, deadline: float, **settings: str) -> dict[str, Any]:
-    """Signup p50/p99 at concurrency 8, idle and beside back-to-back explanations, alternating three times."""
+    """Signup p50/p99 at concurrency 8, idle and beside back-to-back explanations, alternating ROUNDS times."""
     concurrency = 8
     rounds: dict[str, list[dict[str, Any]]] = {"idle": [], "busy": []}
     with running(registry, logs, deadline, **settings) as service:
         signup_latencies(service.url, 100, concurrency, deadline)  # warm the web and fast processes
-        for _ in range(3):
+        for _ in range(ROUNDS):
             rounds["idle"].append(signup_latencies(service.url, signups, concurrency, deadline))
             rounds["busy"].append(_signups_beside_explanations(service, signups, concurrency, deadline))
     # The median round of each kind: one noisy round on shared cores moves it least.
@@ -156,7 +158,7 @@ def measure_heavy(registry: Path, logs: Path, signups: int, timeout_s: float) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--registry", type=Path, default=None, help="a registry from an earlier run")
-    parser.add_argument("--signups", type=int, default=1000, help="signups per isolation round")
+    parser.add_argument("--signups", type=int, default=600, help="signups per isolation round")
     parser.add_argument("--timeout", type=float, default=1200.0, help="give up after this many seconds")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-heavy-") as tmp:

@@ -1,7 +1,8 @@
 """Benchmark this service against a synchronous Flask app and a straightforward Flask + Celery build.
 
-    python -m bench.run                 # the comparison (a few minutes)
+    python -m bench.run                 # the comparison, then bench.heavy's scenarios (about 10 minutes)
     python -m bench.run --soak 100000   # plus RSS after every 10% of 100,000 jobs
+    python -m bench.run --designs sync,naive,service   # the signup comparison alone
 
 Each design runs alone, on the same private Redis, model and load driver, with
 only its own processes started; everything listens on 127.0.0.1. Figures go
@@ -30,6 +31,7 @@ import psutil
 import redis
 
 from bench.driver import drive, signup
+from bench.heavy import measure_heavy
 from bench.registry import fresh_registry, registry_env
 from models.interests.train import train
 from tools.redis_server import RedisServer, free_port
@@ -127,6 +129,8 @@ def design(name: str, env: dict[str, str], port: int) -> Iterator[Fleet]:
         "service": {
             "web": [python, "-m", "gunicorn", "--config", "python:web.gunicorn_conf", "web.wsgi:app"],
             "worker": [python, "-m", "worker", "fast", "-l", "warning"],
+            # Every job that ends is archived: part of what a signup costs.
+            "archiver": [python, "-m", "worker", "archiver"],
         },
         "sync": {"web": [*gunicorn, "bench.sync_app:app"]},
         "naive": {
@@ -183,7 +187,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=3000, help="signups per scenario")
     parser.add_argument("--soak", type=int, default=0, help="then push this many jobs and track RSS")
-    parser.add_argument("--designs", default="sync,naive,service", help="comma-separated subset to run")
+    parser.add_argument(
+        "--designs", default="sync,naive,service,heavy", help="comma-separated subset to run (heavy: bench.heavy)"
+    )
+    parser.add_argument("--signups", type=int, default=600, help="signups per isolation round of the heavy scenarios")
     parser.add_argument("--web-worker-class", default="gthread", help="the service's gunicorn worker class")
     parser.add_argument("--web-threads", type=int, default=32, help="threads per gunicorn worker (gthread)")
     args = parser.parse_args()
@@ -208,6 +215,9 @@ def main() -> None:
         client = redis.Redis.from_url(server.url)
         plan = [("sync", 1), ("sync", 32), ("naive", 8), ("naive", 32), ("service", 1), ("service", 32)]
         for name in args.designs.split(","):
+            if name == "heavy":  # its own Redis and processes: the whole service, with the credit model
+                results["heavy"] = measure_heavy(Path(tmp) / "heavy-models", Path(tmp), args.signups, 1800)
+                continue
             port = free_port()
             url = f"http://127.0.0.1:{port}"
             with design(name, env, port) as fleet:

@@ -152,7 +152,10 @@ class Settings(BaseModel):
     fast_concurrency: int = 2
     fast_prefetch_multiplier: int = 32
     heavy_concurrency: int = 1
-    heavy_max_tasks_per_child: int = 20
+    heavy_max_tasks_per_child: int = 1000
+    # A heavy pool process past this resident size after a task is replaced:
+    # SHAP and pandas keep memory they freed. Below a 512 MB dyno's memory.
+    heavy_max_memory_mb: int = Field(default=400, ge=1)
     # Heavy workers run at this niceness (0-19), so on a host they share with
     # the signup path they take only the CPU it leaves (at 19, about 1.5 % of
     # a contended core); alone on a dyno it costs nothing.

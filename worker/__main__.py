@@ -47,6 +47,8 @@ ROLES = {
             "1",
             "--max-tasks-per-child",
             str(s.heavy_max_tasks_per_child),
+            "--max-memory-per-child",
+            str(s.heavy_max_memory_mb * 1024),  # Celery counts KiB
         ],
         niceness=lambda s: s.heavy_nice,
     ),

@@ -149,3 +149,28 @@ def test_fast_jobs_keep_flowing_while_a_global_explanation_runs(
     final = client.get(f"/jobs/{heavy['id']}").json
     assert final["status"] == "canceled" and final["result"] is None and final["error"] is None
     assert final["progress"]["done"] == canceled.json["progress"]["done"]
+
+
+def test_a_heavy_pool_process_grown_past_its_memory_limit_is_replaced_after_its_task(
+    settings: Settings, tmp_path: Path
+) -> None:
+    own = settings.replace(redis_url=settings.redis_url.rsplit("/", 1)[0] + "/5", heavy_max_memory_mb=1)
+    broker = redis_lib.Redis.from_url(own.redis_url)
+    broker.flushdb()
+    heavy = WorkerProcess(own, role=contract.Q_HEAVY, concurrency=1, log_path=tmp_path / "heavy.log")
+    try:
+        heavy.wait_ready()
+        client = create_app(own).test_client()
+        [first] = psutil.Process(heavy.proc.pid).children()
+        done = client.post("/jobs?wait=30", json=LOCAL).json
+        assert done["status"] == "succeeded"
+        # Every process is past 1 MB: the one that ran the job makes way for a fresh one.
+        eventually(
+            lambda: [p.pid for p in psutil.Process(heavy.proc.pid).children()] not in ([], [first.pid]),
+            30,
+            message="the pool process replaced",
+        )
+        assert client.post("/jobs?wait=30", json=LOCAL).json["status"] == "succeeded"
+    finally:
+        heavy.stop()
+        broker.flushdb()
