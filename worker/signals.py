@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from celery import current_app
 from celery.signals import setup_logging, worker_process_init
+from threadpoolctl import threadpool_limits
 
 from jobqueue.logs import configure_logging
 from models.manifest import ArtifactRefused
@@ -20,6 +22,20 @@ def log_json_lines(loglevel: Any = None, **_: Any) -> None:
     """JSON lines, as the web writes them; connecting this signal is what keeps Celery from
     installing its own handlers (and from redirecting stdout into the log)."""
     configure_logging(loglevel or logging.INFO)
+
+
+@worker_process_init.connect
+def one_native_thread(**_: Any) -> None:
+    """One BLAS and one OpenMP thread per pool process: the pool size is the parallelism.
+
+    Measured on a global explanation's chunks: OpenMP's second thread (in the
+    model's predict and SHAP) cut a chunk's wall time by 8 % for 80 % more
+    CPU, and with two pool processes on two cores the extra threads only
+    contended, with each other and with the signup path.
+    """
+    threadpool_limits(limits=1)
+    # OpenMP is loaded later, with scikit-learn's first import in this process; it reads this then.
+    os.environ["OMP_NUM_THREADS"] = "1"
 
 
 @worker_process_init.connect
