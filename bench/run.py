@@ -120,7 +120,7 @@ def _cpu_seconds(fleet: Fleet, client: redis.Redis) -> dict[str, float]:
 
 
 @contextmanager
-def design(name: str, env: dict[str, str], port: int) -> Iterator[Fleet]:
+def design(name: str, env: dict[str, str], port: int, fast_worker_args: tuple[str, ...] = ()) -> Iterator[Fleet]:
     """Start one design's processes, wait until it serves, stop them afterwards."""
     python = sys.executable
     gunicorn = [python, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", "2"]
@@ -128,7 +128,7 @@ def design(name: str, env: dict[str, str], port: int) -> Iterator[Fleet]:
     commands = {
         "service": {
             "web": [python, "-m", "gunicorn", "--config", "python:web.gunicorn_conf", "web.wsgi:app"],
-            "worker": [python, "-m", "worker", "fast", "-l", "warning"],
+            "worker": [python, "-m", "worker", "fast", "-l", "warning", *fast_worker_args],
             # Every job that ends is archived: part of what a signup costs.
             "archiver": [python, "-m", "worker", "archiver"],
         },
@@ -192,6 +192,9 @@ def main() -> None:
     )
     parser.add_argument("--signups", type=int, default=600, help="signups per isolation round of the heavy scenarios")
     parser.add_argument("--web-worker-class", default="gthread", help="the service's gunicorn worker class")
+    parser.add_argument(
+        "--fast-worker-args", default="", help="extra options for the service's fast worker, e.g. '-P solo'"
+    )
     parser.add_argument("--web-threads", type=int, default=32, help="threads per gunicorn worker (gthread)")
     args = parser.parse_args()
     results: dict[str, Any] = {
@@ -212,6 +215,7 @@ def main() -> None:
             "WEB_THREADS": str(args.web_threads),
         }
         results["service_web"] = {"worker_class": args.web_worker_class, "threads": args.web_threads}
+        results["service_fast_worker_args"] = args.fast_worker_args
         client = redis.Redis.from_url(server.url)
         plan = [("sync", 1), ("sync", 32), ("naive", 8), ("naive", 32), ("service", 1), ("service", 32)]
         for name in args.designs.split(","):
@@ -220,7 +224,7 @@ def main() -> None:
                 continue
             port = free_port()
             url = f"http://127.0.0.1:{port}"
-            with design(name, env, port) as fleet:
+            with design(name, env, port, tuple(args.fast_worker_args.split())) as fleet:
                 for _, concurrency in [p for p in plan if p[0] == name]:
                     driver_design = {"service": "wait"}.get(name, name)
                     figures = scenario(fleet, client, url, driver_design, args.jobs, concurrency)
