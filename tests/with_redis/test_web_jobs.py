@@ -29,6 +29,9 @@ def test_accepted_job_is_recorded_queued_and_located(idle_client: FlaskClient, i
     assert job["started_at"] is None and job["result"] is None and job["error"] is None
     assert job["expires_at"] > job["created_at"]
     assert idle_client.get(job["links"]["self"]).json == job
+    # Fields in the contract's order, as a person reading a curl answer expects, not sorted.
+    in_order = ["id", "model", "model_version", "task", "status", "progress", "created_at", "started_at"]
+    assert [key for key in json.loads(response.data) if key in in_order] == in_order
     assert _queued_messages(idle_settings) == 1
 
 
