@@ -80,15 +80,15 @@ class Service:
         self.redis.start()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(
-            os.environ,
-            REDIS_URL=self.redis.url,
+        env = {
+            **os.environ,
+            "REDIS_URL": self.redis.url,
             **registry_env(registry),
-            LOG_LEVEL="WARNING",
-            PYTHONUNBUFFERED="1",
-            WEB_CONCURRENCY="2",
-            **settings,
-        )
+            "LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+            "WEB_CONCURRENCY": "2",
+            **settings,  # last, so a scenario may change any of the above (LOG_LEVEL included)
+        }
         worker = [sys.executable, "-m", "worker"]
         commands = {
             "web": [

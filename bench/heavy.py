@@ -5,7 +5,10 @@
 Fan-out: the service runs with HEAVY_CONCURRENCY=1, then 2; each time three
 10,000-customer global explanations (fresh seeds, so nothing is cached) are
 timed from submission to result (the median counts), then one over the whole
-30,000-customer table. Each heavy process's peak RSS is sampled every 0.1 s.
+30,000-customer table. Each run is split into its chunks' work (the heavy
+worker's ``chunk_done`` log lines) and what running them as tasks added beyond
+it. Each heavy process's peak RSS is sampled every 0.1 s, the whole worker's
+PSS every 0.5 s.
 Then the ceiling: the same chunks computed directly, in one process and in two
 at once, which is what two processes can gain on this machine at best.
 
@@ -65,7 +68,33 @@ def running(registry: Path, logs: Path, deadline: float, **settings: str) -> Ite
 
 def _timed_explanation(service: Service, sample_size: int, seed: int, deadline: float) -> dict[str, Any]:
     job = run_job(requests.Session(), service.url, explanation(sample_size, seed), deadline)
-    return {"sample_size": job["result"]["sample_size"], "wall_s": round(job["wall_s"], 2)}
+    return {"id": job["id"], "sample_size": job["result"]["sample_size"], "wall_s": round(job["wall_s"], 2)}
+
+
+def _chunk_seconds(logs: Path, job_id: str) -> list[float]:
+    """Each chunk's compute time for ``job_id``, from the heavy worker's ``chunk_done`` log lines."""
+    seconds = []
+    for line in (logs / "heavy.log").read_text(errors="replace").splitlines():
+        if job_id in line and '"chunk_done"' in line:
+            seconds.append(json.loads(line)["compute_ms"] / 1000)
+    return seconds
+
+
+def _where_the_time_went(logs: Path, timed: dict[str, Any], processes: int) -> dict[str, Any]:
+    """Split an explanation's wall time into its chunks' work and what running them as tasks added.
+
+    With ``processes`` busy all along, the wall time would be the chunks' work
+    over ``processes``; the rest is planning, hand-offs, the last chunk's tail
+    and the client's wake-up.
+    """
+    chunks = _chunk_seconds(logs, timed["id"])
+    work = sum(chunks)
+    return {
+        "chunks": len(chunks),
+        "chunk_mean_s": round(work / len(chunks), 3) if chunks else None,
+        "work_s": round(work, 2),
+        "beyond_work_s": round(timed["wall_s"] - work / processes, 2),
+    }
 
 
 def _chunks_alone(registry: Path, seed: int, chunks: int = 10) -> float:
@@ -104,20 +133,27 @@ def fanout(registry: Path, logs: Path, deadline: float) -> dict[str, Any]:
     """10,000 customers (three times) and 30,000 on 1 and 2 heavy processes, with each process's peak RSS."""
     figures: dict[str, Any] = {}
     for processes in (1, 2):
-        with running(registry, logs, deadline, HEAVY_CONCURRENCY=str(processes)) as service:
+        # INFO, for the chunks' own timings (chunk_done) in the heavy worker's log.
+        with running(registry, logs, deadline, HEAVY_CONCURRENCY=str(processes), LOG_LEVEL="INFO") as service:
             memory = TreeMemory(service.procs["heavy"].pid)
             memory.start()
-            tens = [_timed_explanation(service, 10_000, 100 * processes + run, deadline)["wall_s"] for run in range(3)]
+            timed = [_timed_explanation(service, 10_000, 100 * processes + run, deadline) for run in range(3)]
+            whole = _timed_explanation(service, 30_000, 200 + processes, deadline)
+            tens = [run["wall_s"] for run in timed]
             runs: dict[str, Any] = {
                 "explain_10000_s": tens,
                 "explain_10000_median_s": statistics.median(tens),
-                "explain_30000_s": _timed_explanation(service, 30_000, 200 + processes, deadline)["wall_s"],
+                "explain_30000_s": whole["wall_s"],
+                "explain_10000_breakdown": [_where_the_time_went(logs, run, processes) for run in timed],
+                "explain_30000_breakdown": _where_the_time_went(logs, whole, processes),
             }
             memory.stop.set()
             memory.join()
             runs["peak_rss_mib_per_process"] = sorted(
                 (round(rss / 2**20, 1) for rss in memory.peak_rss_by_pid.values()), reverse=True
             )
+            # What the whole worker (main process and pool) holds, shared pages split: the dyno's figure.
+            runs["peak_pss_mib_worker"] = round(memory.peak_pss / 2**20, 1)
             figures[f"heavy_processes_{processes}"] = runs
             print(json.dumps({f"fanout_heavy_{processes}": runs}), flush=True)
     one, two = figures["heavy_processes_1"], figures["heavy_processes_2"]
@@ -187,15 +223,17 @@ def isolation(registry: Path, logs: Path, signups: int, deadline: float, **setti
     return figures
 
 
-def measure_heavy(registry: Path, logs: Path, signups: int, timeout_s: float) -> dict[str, Any]:
+def measure_heavy(
+    registry: Path, logs: Path, signups: int, timeout_s: float, with_isolation: bool = True
+) -> dict[str, Any]:
     """Every heavy scenario on the registry under ``registry`` (its credit model trained if absent)."""
     deadline = time.monotonic() + timeout_s
     build_missing(fresh_registry(registry))
-    return {
-        "fanout": fanout(registry, logs, deadline),
-        "isolation": isolation(registry, logs, signups, deadline),
-        "isolation_without_nice": isolation(registry, logs, signups, deadline, HEAVY_NICE="0"),
-    }
+    figures = {"fanout": fanout(registry, logs, deadline)}
+    if with_isolation:
+        figures["isolation"] = isolation(registry, logs, signups, deadline)
+        figures["isolation_without_nice"] = isolation(registry, logs, signups, deadline, HEAVY_NICE="0")
+    return figures
 
 
 def main() -> None:
@@ -203,10 +241,11 @@ def main() -> None:
     parser.add_argument("--registry", type=Path, default=None, help="a registry from an earlier run")
     parser.add_argument("--signups", type=int, default=600, help="signups per isolation round")
     parser.add_argument("--timeout", type=float, default=1200.0, help="give up after this many seconds")
+    parser.add_argument("--fanout-only", action="store_true", help="the fan-out scenario alone (about 1.5 minutes)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-heavy-") as tmp:
         registry = args.registry or Path(tmp) / "models"
-        figures = measure_heavy(registry, Path(tmp), args.signups, args.timeout)
+        figures = measure_heavy(registry, Path(tmp), args.signups, args.timeout, with_isolation=not args.fanout_only)
     print(json.dumps(figures, indent=2))
 
 

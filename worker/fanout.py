@@ -77,9 +77,22 @@ def run_chunk(runtime: Runtime, job_id: str, chunk: int) -> str:
     from models.credit import explain  # shap: loaded only where chunks run
 
     # A platform stopping the worker signals this process too: it finishes the chunk first.
+    computing = time.perf_counter()
     with deferred_sigterm():
         sums = explain.abs_sums(model, part)
+    compute_ms = (time.perf_counter() - computing) * 1000
     state, handoff = runtime.jobs.record_chunk(job_id, chunk, len(part), sums)
+    # Per chunk, so an operator (and bench.heavy) can tell the work from what fanning it out costs.
+    log.info(
+        "chunk_done",
+        extra={
+            "job_id": job_id,
+            "chunk": chunk,
+            "rows": len(part),
+            "compute_ms": round(compute_ms, 1),
+            "outcome": state,
+        },
+    )
     if handoff >= 0:
         runtime.send_chunk(job_id, handoff)
     if state == "complete":
