@@ -54,14 +54,19 @@ def _expected(runtime: Runtime) -> dict[str, float]:
     return explain.importance(model, sums, SAMPLE)
 
 
+def _planned(idle_client: FlaskClient, idle_settings: Settings) -> tuple[Runtime, redis_lib.Redis, str]:
+    """A global explanation submitted and planned here, as a heavy worker would: its first chunks queued."""
+    runtime = Runtime.create(_settings(idle_settings))
+    job_id = idle_client.post("/jobs", json=GLOBAL).json["id"]
+    runtime.redis.delete(contract.Q_HEAVY)  # the job's own message: run here instead
+    assert run_job(runtime, job_id) == "fanned_out"
+    return runtime, runtime.redis, job_id
+
+
 def test_chunks_merge_into_the_single_process_answer_with_progress_and_at_most_their_share_queued(
     idle_client: FlaskClient, idle_settings: Settings
 ) -> None:
-    runtime = Runtime.create(_settings(idle_settings))
-    client = runtime.redis
-    job_id = idle_client.post("/jobs", json=GLOBAL).json["id"]
-    client.delete(contract.Q_HEAVY)  # the job's own message: run here instead
-    assert run_job(runtime, job_id) == "fanned_out"
+    runtime, client, job_id = _planned(idle_client, idle_settings)
     assert client.llen(contract.Q_HEAVY) == IN_FLIGHT
     progress = []
     while (chunk := _next_chunk(client)) is not None:
@@ -79,11 +84,7 @@ def test_chunks_merge_into_the_single_process_answer_with_progress_and_at_most_t
 def test_a_chunk_computed_twice_is_counted_once_and_a_lost_chunk_is_sent_again_by_the_plan(
     idle_client: FlaskClient, idle_settings: Settings
 ) -> None:
-    runtime = Runtime.create(_settings(idle_settings))
-    client = runtime.redis
-    job_id = idle_client.post("/jobs", json=GLOBAL).json["id"]
-    client.delete(contract.Q_HEAVY)
-    run_job(runtime, job_id)
+    runtime, client, job_id = _planned(idle_client, idle_settings)
     first = _next_chunk(client)
     assert first is not None
     assert run_chunk(runtime, **first) == "ok"
@@ -104,11 +105,7 @@ def test_a_chunk_computed_twice_is_counted_once_and_a_lost_chunk_is_sent_again_b
 def test_a_canceled_explanation_stops_its_chunks_and_records_nothing_more(
     idle_client: FlaskClient, idle_settings: Settings
 ) -> None:
-    runtime = Runtime.create(_settings(idle_settings))
-    client = runtime.redis
-    job_id = idle_client.post("/jobs", json=GLOBAL).json["id"]
-    client.delete(contract.Q_HEAVY)
-    run_job(runtime, job_id)
+    runtime, client, job_id = _planned(idle_client, idle_settings)
     first = _next_chunk(client)
     assert first is not None
     run_chunk(runtime, **first)
@@ -124,11 +121,7 @@ def test_when_the_completing_process_dies_a_redelivered_last_chunk_completes_the
 ) -> None:
     from models.credit import explain
 
-    runtime = Runtime.create(_settings(idle_settings))
-    client = runtime.redis
-    job_id = idle_client.post("/jobs", json=GLOBAL).json["id"]
-    client.delete(contract.Q_HEAVY)
-    run_job(runtime, job_id)
+    runtime, client, job_id = _planned(idle_client, idle_settings)
     held = None
     while (chunk := _next_chunk(client)) is not None:
         if chunk["chunk"] == CHUNKS - 1:
