@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 from typing import Any
 
-import pytest
 import yaml
 
 from jobqueue.settings import PROJECT_ROOT, Settings
+from tests.support.missing import program
 
 # Processes a platform runs once per deploy, or only when asked for.
 ONE_OFF, OPTIONAL = {"release"}, {"flower"}
@@ -57,11 +55,7 @@ def test_every_setting_can_be_given_to_compose() -> None:
 
 
 def test_compose_file_is_accepted_by_docker_compose() -> None:
-    binary = shutil.which("docker-compose")
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("docker-compose is not installed; .ci/run installs Debian's package")
-        pytest.skip("docker-compose is not installed: apt-get install docker-compose")
+    binary = program("docker-compose", package="docker-compose")
     checked = subprocess.run(
         [binary, "config", "-q"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60, check=False
     )

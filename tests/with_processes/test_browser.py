@@ -8,8 +8,6 @@ not used. Screenshots go to ``artifacts/`` at the project root.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +22,7 @@ from models.credit import customers
 from models.store import ModelStore
 from tests.support.archiving import drain
 from tests.support.data import ACME, API_KEYS, SCREENSHOTS, registry_settings
+from tests.support.missing import program
 from tests.support.processes import WebProcess, WorkerProcess
 from tests.support.servers import serve_app
 from web.app import create_app
@@ -43,14 +42,8 @@ PHONE = {"width": 390, "height": 844}
 
 
 def chromium_path() -> str:
-    """Debian's chromium; missing fails the run in CI (where .ci/run installs it) and skips locally."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    message = "no chromium on PATH: apt-get install -y --no-install-recommends chromium"
-    if os.environ.get("CI"):
-        pytest.fail(message + " (.ci/run installs it when CI is set)")
-    pytest.skip(message)
+    """Debian's chromium (browser downloads cannot work here)."""
+    return program("chromium", "chromium-browser", package="chromium")
 
 
 @pytest.fixture(scope="module")

@@ -9,16 +9,13 @@ its ``# -> NNN`` comments document. The ``python`` blocks run too.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 
-import pytest
-
 from jobqueue.settings import PROJECT_ROOT
+from tests.support.missing import program
 from tests.support.processes import WebProcess, WorkerProcess
 
 README = PROJECT_ROOT / "README.md"
@@ -69,15 +66,6 @@ def try_it_blocks(text: str) -> list[Block]:
     return blocks
 
 
-def needs(program: str) -> None:
-    """Fail in CI (where .ci/run installs it) and skip elsewhere when ``program`` is missing."""
-    if shutil.which(program) is None:
-        message = f"no {program} on PATH: apt-get install -y {program}"
-        if os.environ.get("CI"):
-            pytest.fail(message + " (.ci/run installs it when CI is set)")
-        pytest.skip(message)
-
-
 def test_the_readme_walks_through_signup_and_credit_scoring_on_its_own() -> None:
     text = README.read_text()
     blocks = [b for b in try_it_blocks(text) if b.language == "sh"]
@@ -93,8 +81,8 @@ def test_the_readme_walks_through_signup_and_credit_scoring_on_its_own() -> None
 def test_every_try_it_shell_block_runs_and_answers_as_documented(
     web_server: WebProcess, worker_process: WorkerProcess
 ) -> None:
-    needs("curl")
-    needs("jq")
+    program("curl", package="curl")
+    program("jq", package="jq")
     blocks = [b for b in try_it_blocks(README.read_text()) if b.language == "sh"]
     script = "set -euo pipefail\n" + CURL_SHIM
     script += "".join(f"echo '{MARKER}{i}' >&2\n{b.code}" for i, b in enumerate(blocks))

@@ -3,7 +3,6 @@ checked against REDIS_TLS_CA_FILE; the job store's client and Celery's broker al
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from kombu.exceptions import OperationalError
 from jobqueue.celery_client import create_celery_client
 from jobqueue.connections import create_redis
 from jobqueue.settings import Settings
+from tests.support.missing import unavailable
 from tests.support.processes import eventually
 from tools.redis_server import find_redis_server, free_port
 
@@ -31,10 +31,7 @@ def _tls_redis_server() -> str:
         check=False,
     )
     if "tls-port" in probe.stdout + probe.stderr or shutil.which("openssl") is None:
-        reason = "needs a redis-server built with TLS (apt-get install redis-server) and openssl"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        unavailable("needs a redis-server built with TLS (apt-get install redis-server) and openssl")
     return binary
 
 
