@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 
 from flask.testing import FlaskClient
@@ -9,6 +10,7 @@ from flask.testing import FlaskClient
 from jobqueue import contract
 from jobqueue.settings import Settings
 from tests.support.data import SIGNUP
+from tests.support.missing import program
 from tests.support.scrape import at, samples
 from worker.runner import run_job
 from worker.runtime import Runtime
@@ -64,3 +66,18 @@ def test_queue_depth_age_and_workers_come_from_the_broker(idle_client: FlaskClie
     assert 0.3 <= at(found, "scoring_queue_oldest_job_age_seconds", queue="fast") < 10
     assert at(found, "scoring_queue_oldest_job_age_seconds", queue="heavy") == 0
     assert at(found, "scoring_workers_online", queue="fast") == 0
+
+
+def test_the_exposition_passes_prometheus_own_checks(idle_client: FlaskClient, idle_settings: Settings) -> None:
+    """What a scraper reads, linted by ``promtool check metrics``: names, units, help texts, histograms."""
+    promtool = program("promtool", package="prometheus")
+    runtime = Runtime.create(idle_settings)
+    for job_id in [idle_client.post("/jobs", json=SIGNUP).json["id"] for _ in range(2)]:
+        run_job(runtime, job_id)
+    idle_client.post("/jobs", json=SIGNUP)  # one waiting, for the queue gauges
+    exposition = idle_client.get("/metrics").get_data(as_text=True)
+    assert "scoring_jobs_total" in exposition and "scoring_queue_depth" in exposition
+    checked = subprocess.run(
+        [promtool, "check", "metrics"], input=exposition, capture_output=True, text=True, timeout=30, check=False
+    )
+    assert checked.returncode == 0 and not (checked.stdout + checked.stderr).strip(), checked.stdout + checked.stderr
