@@ -32,6 +32,9 @@ class ModelCache:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root).resolve()
+        # Manifests already read here: a version never changes, so one read serves every later
+        # submission (which would otherwise parse manifest.json each time) while its folder exists.
+        self._read: dict[tuple[str, str], Manifest] = {}
 
     def version_dir(self, name: str, version: str) -> Path:
         """Where a version lives on this host; ArtifactRefused for a name or version that is not plain."""
@@ -43,8 +46,12 @@ class ModelCache:
         """The version's manifest if this host already holds the version whole, else None."""
         directory = self.version_dir(name, version)
         if not (directory / MANIFEST_FILE).is_file():
+            self._read.pop((name, version), None)
             return None
-        return Manifest.read(directory)
+        found = self._read.get((name, version))
+        if found is None:
+            found = self._read[name, version] = Manifest.read(directory)
+        return found
 
     def materialise(
         self, manifest: Mapping[str, Any], files: Mapping[str, str], fetch: Callable[[str], bytes]
@@ -83,6 +90,7 @@ class ModelCache:
         for name_dir in self._children(self.root):
             for version_dir in self._children(name_dir):
                 if (name_dir.name, version_dir.name) not in keep:
+                    self._read.pop((name_dir.name, version_dir.name), None)
                     shutil.rmtree(version_dir, ignore_errors=True)
                     removed.append((name_dir.name, version_dir.name))
         for blob in self._children(self.root / BLOBS):

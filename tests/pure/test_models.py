@@ -109,13 +109,13 @@ def test_tampered_artifact_is_refused_before_unpickling(model_copy: Path, tmp_pa
 
 
 def test_artifact_from_another_scikit_learn_is_refused(model_copy: Path) -> None:
-    store = store_at(model_copy)
-    path = store.manifest("interests").directory / "manifest.json"
+    path = store_at(model_copy).manifest("interests").directory / "manifest.json"
     raw = json.loads(path.read_text())
     raw["framework"]["scikit-learn"] = "0.24.2"
     path.write_text(json.dumps(raw))
+    # A process that reads this host's copy now (a store keeps what it has read: versions never change).
     with pytest.raises(ArtifactRefused, match=r"scikit-learn 0\.24\.2"):
-        ModelLoader(store).get("interests")
+        ModelLoader(store_at(model_copy)).get("interests")
 
 
 @pytest.mark.parametrize(
@@ -165,3 +165,14 @@ def test_a_pipeline_nnls_cannot_reproduce_goes_through_its_own_transform(interes
     regularised.fit(data.matrix)
     assert nnls_components(regularised) is None
     assert np.array_equal(cluster_weights(regularised, data.matrix), regularised.transform(data.matrix))
+
+
+def test_a_cached_version_is_read_once_and_forgotten_once_pruned(model_copy: Path) -> None:
+    store = store_at(model_copy)
+    version = store.active_version("interests")
+    assert version is not None
+    first = store.cache.cached("interests", version)
+    assert first is not None and first.version == version
+    assert store.cache.cached("interests", version) is first  # every later submission: no file read
+    assert ("interests", version) in store.cache.retain(set())  # pruned from the registry
+    assert store.cache.cached("interests", version) is None
