@@ -29,7 +29,7 @@ from typing import Any
 import redis
 import sqlalchemy as sa
 
-from bench.registry import fresh_registry, registry_env
+from bench.registry import fresh_registry, registry_env, service_env
 from bench.run import RESULTS, Fleet, _wait_http, scenario
 from jobqueue import contract
 from jobqueue.archive_stream import backlog
@@ -102,14 +102,7 @@ def main() -> None:
     runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp, RedisServer(data_dir=Path(tmp) / "redis") as server:
         train(fresh_registry(Path(tmp) / "models"), n_users=3000)
-        env = {
-            **os.environ,
-            "REDIS_URL": server.url,
-            **registry_env(Path(tmp) / "models"),
-            "LOG_LEVEL": "WARNING",
-            "WEB_CONCURRENCY": "2",
-            "PYTHONUNBUFFERED": "1",
-        }
+        env = service_env(Path(tmp) / "models", server.url)
         client = redis.Redis.from_url(server.url)
         engine = create_engine(Settings.from_env(registry_env(Path(tmp) / "models")))
         for _ in range(args.rounds):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from jobqueue.database import migrate
@@ -19,3 +20,15 @@ def fresh_registry(root: Path) -> ModelStore:
     settings = Settings.from_env(registry_env(root))
     migrate(settings)
     return ModelStore.for_settings(settings)
+
+
+def service_env(root: Path, redis_url: str) -> dict[str, str]:
+    """This environment plus what a benchmark's service processes share: Redis, the registry, quiet logs."""
+    return {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        **registry_env(root),
+        "LOG_LEVEL": "WARNING",
+        "WEB_CONCURRENCY": "2",
+        "PYTHONUNBUFFERED": "1",
+    }

@@ -32,7 +32,7 @@ import redis
 
 from bench.driver import drive, signup
 from bench.heavy import measure_heavy
-from bench.registry import fresh_registry, registry_env
+from bench.registry import fresh_registry, service_env
 from models.interests.train import train
 from tools.redis_server import RedisServer, free_port
 
@@ -205,12 +205,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, RedisServer(data_dir=Path(tmp) / "redis") as server:
         train(fresh_registry(Path(tmp) / "models"), n_users=3000)
         env = {
-            **os.environ,
-            "REDIS_URL": server.url,
-            **registry_env(Path(tmp) / "models"),
-            "LOG_LEVEL": "WARNING",
-            "WEB_CONCURRENCY": "2",
-            "PYTHONUNBUFFERED": "1",
+            **service_env(Path(tmp) / "models", server.url),
             "WEB_WORKER_CLASS": args.web_worker_class,
             "WEB_THREADS": str(args.web_threads),
         }
