@@ -236,6 +236,8 @@ def _watch_registry(catalog_ref: weakref.ReferenceType[ModelCatalog], poll_s: fl
             return
         try:
             catalog.refresh()
+            if failing:
+                log.warning("registry reachable again")
             failing = False
         except Exception:  # the registry may be down for a while: keep serving the last snapshot
             if not failing:

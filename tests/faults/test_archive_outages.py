@@ -8,6 +8,7 @@ database is back, be in the archive, archived from the record it ended with.
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -38,7 +39,9 @@ from web.app import create_app
 pytestmark = pytest.mark.faults
 
 PER_PHASE = 20
-DATABASE_DOWN_S = 5.0
+# Five seconds in the suite, to keep it short; the logic does not depend on the length, and
+# FAULT_DATABASE_DOWN_S=60 runs the minute-long outage (docs/reliability.md gives that run's figures).
+DATABASE_DOWN_S = float(os.environ.get("FAULT_DATABASE_DOWN_S", "5"))
 
 
 @pytest.fixture
@@ -126,9 +129,9 @@ def test_no_ended_job_is_missing_from_the_archive_after_the_archiver_redis_and_t
     # 3. The database stops; the archiver, started again, cannot commit while jobs keep ending.
     postgres.stop()
     archiver = Archiver(settings, tmp_path / "archiver-2.log")
-    for _ in range(PER_PHASE):
+    for _ in range(PER_PHASE):  # spread over the outage, so jobs end all through it
         ledger.submit(web, SIGNUP)
-    time.sleep(DATABASE_DOWN_S)
+        time.sleep(DATABASE_DOWN_S / PER_PHASE)
     assert archiver.proc.poll() is None, "the archiver died with the database"
     postgres.start()
 
