@@ -59,9 +59,10 @@ class ModelCache:
         """Build the version's folder from ``manifest`` and its files (filename -> sha256), fetching any
         content this host lacks; a fetched file that does not hash to its sha256 is refused."""
         name, version = str(manifest["name"]), str(manifest["version"])
+        held = self.cached(name, version)
+        if held is not None:
+            return held
         final = self.version_dir(name, version)
-        if (final / MANIFEST_FILE).is_file():
-            return Manifest.read(final)
         with self._building(name) as building:
             for filename, sha256 in files.items():
                 if Path(filename).name != filename:
