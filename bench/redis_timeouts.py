@@ -24,24 +24,23 @@ import json
 import os
 import random
 import signal
-import socket
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import redis
 
+from bench.registry import fresh_registry, registry_env
 from jobqueue import contract
 from jobqueue.records import NewJob
 from jobqueue.settings import Settings
 from jobqueue.store import JobStore
 from models.credit.train import train as train_credit
 from models.interests.train import train as train_interests
-from models.manifest import ModelStore
+from models.store import ModelStore
+from tools.dropping_port import dropping_port
 from tools.redis_server import RedisServer
 from web.app import create_app
 
@@ -58,14 +57,14 @@ def _summary(values: list[float]) -> dict[str, float]:
     return {"median": round(statistics.median(values), 2), "max": round(max(values), 2)}
 
 
-def busy(server: RedisServer, model_dir: Path, repeat: int) -> dict[str, Any]:
+def busy(server: RedisServer, registry: Settings, repeat: int) -> dict[str, Any]:
     """Redis-side milliseconds of the largest scripts the service runs."""
-    settings = Settings(redis_url=server.url, model_dir=model_dir, log_level="ERROR", max_queue_depth_fast=0)
+    settings = registry.replace(redis_url=server.url, log_level="ERROR", max_queue_depth_fast=0)
     client = redis.Redis.from_url(server.url)
     client.config_set("slowlog-log-slower-than", 0)
     client.config_set("slowlog-max-len", 1000)
     web = create_app(settings).test_client()
-    described = ModelStore(model_dir).manifest("credit").details["features"]
+    described = ModelStore.for_settings(settings).manifest("credit").details["features"]
     features = [f["name"] for f in described]
     # As many numeric features per record as keep 10,000 records under the body limit.
     wide: dict[str, float] = {}
@@ -119,28 +118,6 @@ def busy(server: RedisServer, model_dir: Path, repeat: int) -> dict[str, Any]:
     return figures
 
 
-@contextmanager
-def _dropping_port() -> Iterator[int]:
-    """A port whose connection attempts go unanswered: a listener that never accepts, its backlog full."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    filler = []
-    for _ in range(4):  # Linux queues backlog + 1; the rest of the SYNs are dropped
-        sock = socket.socket()
-        sock.setblocking(False)
-        sock.connect_ex(("127.0.0.1", port))
-        filler.append(sock)
-    time.sleep(0.2)
-    try:
-        yield port
-    finally:
-        for sock in filler:
-            sock.close()
-        listener.close()
-
-
 def _time_503(settings: Settings, repeat: int, before: Any = None) -> list[float]:
     web = create_app(settings).test_client()
     body = {"model": "interests", "input": SIGNUP}
@@ -157,19 +134,19 @@ def _time_503(settings: Settings, repeat: int, before: Any = None) -> list[float
     return timings
 
 
-def lost(model_dir: Path, repeat: int) -> dict[str, Any]:
+def lost(registry: Settings, repeat: int) -> dict[str, Any]:
     """Seconds until POST /jobs answers 503, per way of losing Redis."""
     figures: dict[str, Any] = {}
     with RedisServer() as server:
-        settings = Settings(redis_url=server.url, model_dir=model_dir, log_level="CRITICAL")
+        settings = registry.replace(redis_url=server.url, log_level="CRITICAL")
         pid = redis.Redis.from_url(server.url).info("server")["process_id"]
         try:
             figures["frozen_sigstop_s"] = _summary(_time_503(settings, repeat, lambda: os.kill(pid, signal.SIGSTOP)))
         finally:
             os.kill(pid, signal.SIGCONT)
         figures["refused_s"] = _summary(_time_503(settings, repeat, server.stop))
-    with _dropping_port() as port:
-        settings = Settings(redis_url=f"redis://127.0.0.1:{port}/0", model_dir=model_dir, log_level="CRITICAL")
+    with dropping_port() as port:
+        settings = registry.replace(redis_url=f"redis://127.0.0.1:{port}/0", log_level="CRITICAL")
         figures["connect_dropped_s"] = _summary(_time_503(settings, repeat))
     return figures
 
@@ -180,12 +157,13 @@ def main() -> None:
     args = parser.parse_args()
     defaults = Settings()
     with tempfile.TemporaryDirectory() as root:
-        store = ModelStore(Path(root))
+        store = fresh_registry(Path(root) / "models")
+        registry = Settings.from_env(registry_env(Path(root) / "models"))
         train_interests(store, n_users=800, seed=0)
         train_credit(store, n_customers=2000, seed=0, max_iter=30)
         with RedisServer(data_dir=Path(root) / "redis", appendonly=True) as server:
-            figures = {"busy": busy(server, Path(root), args.repeat)}
-        figures["lost"] = lost(Path(root), args.repeat)
+            figures = {"busy": busy(server, registry, args.repeat)}
+        figures["lost"] = lost(registry, args.repeat)
     figures["settings"] = {
         "REDIS_CONNECT_TIMEOUT_S": defaults.redis_connect_timeout_s,
         "REDIS_SOCKET_TIMEOUT_S": defaults.redis_socket_timeout_s,

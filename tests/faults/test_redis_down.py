@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 import redis
@@ -29,6 +26,7 @@ from jobqueue.settings import Settings
 from tests.faults.ledger import Ledger
 from tests.support.data import SIGNUP
 from tests.support.processes import eventually
+from tools.dropping_port import dropping_port
 from tools.redis_server import RedisServer
 from web.app import create_app
 
@@ -110,28 +108,8 @@ def test_a_frozen_redis_gets_a_503_within_2_s_and_a_retry_with_its_key_gets_one_
     assert worker.proc.poll() is None, "the worker had to be restarted"
 
 
-@contextmanager
-def _dropping_port() -> Iterator[int]:
-    """A port whose connection attempts go unanswered, as behind a firewall that drops packets.
-
-    A listener that never accepts, its backlog filled: Linux drops the SYNs beyond it.
-    """
-    listener = socket.create_server(("127.0.0.1", 0), backlog=0)
-    port = listener.getsockname()[1]
-    filler = [socket.socket() for _ in range(4)]
-    for sock in filler:
-        sock.setblocking(False)
-        sock.connect_ex(("127.0.0.1", port))
-    try:
-        yield port
-    finally:
-        for sock in filler:
-            sock.close()
-        listener.close()
-
-
 def test_a_redis_whose_packets_are_dropped_gets_a_503_within_2_s(fault_settings, ledger) -> None:
-    with _dropping_port() as port:
+    with dropping_port() as port:
         web = create_app(fault_settings.replace(redis_url=f"redis://127.0.0.1:{port}/0")).test_client()
         elapsed = [_timed_submit(ledger, web, f"dropped-{attempt}") for attempt in range(3)]
     assert max(elapsed) < 2.0, f"503s after {elapsed} s"
